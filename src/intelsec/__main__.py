@@ -1,0 +1,3 @@
+from intelsec.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""Production deception: canary routes, beacons, honey DB users, honeytokens, noise budget, rotation."""

@@ -1,0 +1,1 @@
+"""Egress governance: flow readers, categories, Rego decisions, exceptions, proxy, renderers, drift."""

@@ -1,0 +1,1 @@
+"""Attested workload identity: SPIFFE IDs, local CA, Workload API, mTLS sidecar, credential broker."""

@@ -1,0 +1,1 @@
+"""Batch engine: pure functions over pyarrow RecordBatches, run locally or on Spark."""

@@ -1,0 +1,1 @@
+"""DLP scanner: multi-pattern detection with validators (Luhn, mod-97, ...)."""

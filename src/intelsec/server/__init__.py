@@ -1,0 +1,1 @@
+"""The control plane service: FastAPI app, console, /metrics, dispatcher."""

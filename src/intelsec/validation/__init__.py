@@ -1,0 +1,1 @@
+"""Continuous validation: ATT&CK-mapped scenarios with guardrails and a kill switch, drift tests."""

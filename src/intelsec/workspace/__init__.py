@@ -1,0 +1,1 @@
+"""Controls workspace: `intelsec init` scaffolding and `intelsec config validate`."""
