@@ -11,29 +11,53 @@ class RegistrationMetadata(BaseModel):
     name: str = Field(min_length=1)
 
 
+# Selector keys we understand; other types pass validation and simply never match here.
+SELECTOR_KEYS: dict[str, frozenset[str]] = {
+    "unix": frozenset({"uid", "gid", "user", "group", "path", "sha256"}),
+    "k8s": frozenset({"ns", "sa", "pod-name", "pod-uid", "pod-label", "container-name", "container-image",
+                      "node-name"}),
+}
+
+
 class RegistrationSpec(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     spiffe_id: str = Field(alias="spiffeID")
-    selectors: list[dict[str, str]] = Field(min_length=1)
+    selectors: list[dict[str, str | int]] = Field(min_length=1)
+    ttl: str | None = Field(default=None, description="SVID lifetime for this entry, e.g. 1h")
 
     @field_validator("spiffe_id")
     @classmethod
     def _spiffe(cls, value: str) -> str:
-        if not value.startswith("spiffe://"):
-            raise ValueError("must be a SPIFFE ID (spiffe://trust-domain/path)")
+        from intelsec.identity.spiffeid import InvalidSpiffeId, parse_spiffe_id
+
+        try:
+            parse_spiffe_id(value)
+        except InvalidSpiffeId as exc:
+            raise ValueError(f"not a valid SPIFFE ID: {exc}") from None
         return value
 
     @field_validator("selectors")
     @classmethod
-    def _selectors(cls, value: list[dict[str, str]]) -> list[dict[str, str]]:
+    def _selectors(cls, value: list[dict[str, str | int]]) -> list[dict[str, str | int]]:
         for sel in value:
             if len(sel) != 1:
                 raise ValueError("each selector is one `type:key: value` pair")
             (key,) = sel
             if ":" not in key:
                 raise ValueError(f"selector {key!r} must be `type:key` (e.g. k8s:ns, unix:uid)")
+            kind, name = key.split(":", 1)
+            known = SELECTOR_KEYS.get(kind)
+            if known is not None and name not in known:
+                raise ValueError(f"unknown {kind} selector {key!r}; use one of: "
+                                 + ", ".join(f"{kind}:{k}" for k in sorted(known)))
+            if kind == "unix" and name in ("uid", "gid") and not str(sel[key]).isdigit():
+                raise ValueError(f"selector {key!r} needs a numeric value")
         return value
+
+    def selector_pairs(self) -> set[tuple[str, str]]:
+        """Selectors as ("unix:uid", "1000") pairs."""
+        return {(k, str(v)) for sel in self.selectors for k, v in sel.items()}
 
 
 class WorkloadRegistration(BaseModel):
