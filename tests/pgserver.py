@@ -8,6 +8,7 @@ credential tests exercise real authentication.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -87,10 +88,8 @@ class PostgresServer:
         raise RuntimeError("PostgreSQL did not start")
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.SubprocessError):
             self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
-        except subprocess.SubprocessError:
-            pass
         shutil.rmtree(self.base, ignore_errors=True)
 
     def url(self, database: str = "postgres", user: str | None = None, password: str | None = None) -> str:

@@ -62,6 +62,10 @@ class WebhookSinkConfig(_Strict):
 SinkConfig = Annotated[JsonlSinkConfig | WebhookSinkConfig, Field(discriminator="type")]
 
 
+def _default_sink() -> SinkConfig:
+    return JsonlSinkConfig(type="jsonl")
+
+
 class DispatcherConfig(_Strict):
     max_attempts: int = Field(default=12, ge=1, le=100)
     backoff_base_seconds: float = Field(default=1.0, gt=0)
@@ -72,7 +76,7 @@ class DispatcherConfig(_Strict):
 
 class AlertsConfig(_Strict):
     dedup_window_seconds: int = Field(default=600, ge=0)
-    sinks: list[SinkConfig] = Field(default_factory=lambda: [JsonlSinkConfig(type="jsonl")])
+    sinks: list[SinkConfig] = Field(default_factory=lambda: [_default_sink()])
     dispatcher: DispatcherConfig = Field(default_factory=DispatcherConfig)
 
 

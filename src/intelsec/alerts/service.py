@@ -75,10 +75,11 @@ class AlertService:
         with self.db.session() as s:
             row = s.get(Alert, alert_id)
             if row is None:
-                row = s.scalars(select(Alert).where(Alert.id.startswith(alert_id)).limit(2)).all()
-                if len(row) != 1:
+                # a unique id prefix is enough, as with git
+                matches = s.scalars(select(Alert).where(Alert.id.startswith(alert_id)).limit(2)).all()
+                if len(matches) != 1 or not alert_id:
                     raise NotFoundError(f"no alert with id {alert_id!r}")
-                row = row[0]
+                row = matches[0]
             return AlertView.model_validate(row)
 
     def list(
@@ -155,7 +156,7 @@ class AlertService:
         unacked = sum(1 for _, a in rows if a is None)
         if not durations:
             return MttaStats(acked=0, unacked=unacked, mean_seconds=None, median_seconds=None, p90_seconds=None)
-        p90 = durations[min(len(durations) - 1, int(round(0.9 * (len(durations) - 1))))]
+        p90 = durations[min(len(durations) - 1, round(0.9 * (len(durations) - 1)))]
         return MttaStats(
             acked=len(durations),
             unacked=unacked,

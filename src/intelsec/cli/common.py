@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from intelsec.config import Workspace
 from intelsec.errors import InputError
-from intelsec.store.db import Database
+
+if TYPE_CHECKING:
+    from intelsec.store.db import Database
 
 WorkspaceOpt = Annotated[
     Path | None,
@@ -36,7 +38,7 @@ def open_workspace(path: Path | None) -> Workspace:
 
 def open_database(ws: Workspace, url: str | None, migrate: bool = True) -> Database:
     """Open the workspace database, applying migrations first so every command sees current tables."""
-    from intelsec.store.db import upgrade
+    from intelsec.store.db import Database, upgrade
 
     resolved = ws.database_url(url)
     if migrate:

@@ -28,7 +28,7 @@ def _check_port(host: str, port: int) -> None:
 def up(
     workspace: WorkspaceOpt = None,
     database: DatabaseOpt = None,
-    host: Annotated[str | None, typer.Option(help="Address to listen on (default from intelsec.yaml: 127.0.0.1)")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default: intelsec.yaml, 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from intelsec.yaml: 8080)")] = None,
 ) -> None:
     """Start the control plane: REST API, console, /metrics, OPA Data API, alert dispatcher.

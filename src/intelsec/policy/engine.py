@@ -1,7 +1,7 @@
 """`Engine`: load Rego policies and data, answer queries as `Decision`s.
 
-Wraps regorus (an embedded Rego interpreter). Each thread gets its own clone of a compiled
-prototype, so the engine is safe to share across server threads without a global lock.
+Wraps regorus (an embedded Rego interpreter). regorus engines cannot cross threads, so each
+thread builds its own from the same sources and the wrapper is safe to share across server threads.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import json
 import os
 import re
 import threading
+import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,21 +93,36 @@ def _reasons(result: Any, query: str) -> tuple[bool | None, list[str]]:
     return None, []
 
 
+# Per-thread regorus engines live in a module-level thread-local (never deallocated), so each one
+# is dropped by the thread that built it, as regorus requires. A small LRU bounds the cache.
+_THREAD_ENGINES = threading.local()
+_MAX_ENGINES_PER_THREAD = 32
+
+
+def _remember(uid: str, generation: int, eng: regorus.Engine) -> None:
+    engines: OrderedDict[str, tuple[int, regorus.Engine]] = _THREAD_ENGINES.__dict__.setdefault(
+        "engines", OrderedDict())
+    engines[uid] = (generation, eng)
+    engines.move_to_end(uid)
+    while len(engines) > _MAX_ENGINES_PER_THREAD:
+        engines.popitem(last=False)
+
+
 class Engine:
     """A compiled policy set plus data. Build with `Engine.from_sources` or `Engine.for_workspace`."""
 
     def __init__(self) -> None:
         self._sources: list[PolicySource] = []
         self._data: dict[str, Any] = {}
-        self._proto: regorus.Engine | None = None
-        self._local = threading.local()
+        self._compiled = False
+        self._uid = uuid.uuid4().hex
         self._generation = 0
         self.digest = ""
 
     # -- loading ---------------------------------------------------------------------------------
     def add_source(self, source: PolicySource) -> None:
         self._sources.append(source)
-        self._proto = None
+        self._compiled = False
 
     def add_file(self, path: str | Path, rego_v0: bool = False) -> None:
         p = Path(path)
@@ -129,7 +146,7 @@ class Engine:
         for part in parts[:-1]:
             node = node.setdefault(part, {})
         node[parts[-1]] = value
-        self._proto = None
+        self._compiled = False
 
     def merge_data(self, data: Mapping[str, Any]) -> None:
         for key, value in data.items():
@@ -139,37 +156,44 @@ class Engine:
     def sources(self) -> list[PolicySource]:
         return list(self._sources)
 
-    def compile(self) -> None:
-        """Parse every policy; raise PolicyError naming file:line:col on the first error."""
-        proto = regorus.Engine()
+    def _build(self) -> tuple[regorus.Engine, str]:
+        """Parse every policy into a fresh regorus engine; PolicyError names file:line:col."""
+        eng = regorus.Engine()
         h = hashlib.sha256()
         for src in sorted(self._sources, key=lambda s: s.path):
-            proto.set_rego_v0(src.rego_v0)
+            eng.set_rego_v0(src.rego_v0)
             try:
-                proto.add_policy(src.path, src.text)
+                eng.add_policy(src.path, src.text)
             except Exception as exc:  # regorus raises RuntimeError with a rendered diagnostic
                 raise PolicyError(_clean_error(exc, src.path)) from None
             h.update(src.path.encode() + b"\x00" + src.text.encode() + b"\x00")
         data_json = json.dumps(self._data, sort_keys=True, default=str)
         if self._data:
             try:
-                proto.add_data_json(data_json)
+                eng.add_data_json(data_json)
             except Exception as exc:
                 raise PolicyError(f"policy data rejected: {_clean_error(exc)}") from None
         h.update(data_json.encode())
-        self._proto = proto
-        self.digest = h.hexdigest()
+        return eng, h.hexdigest()
+
+    def compile(self) -> None:
+        """Compile the policy set (errors surface here) and bind it to the calling thread."""
+        eng, digest = self._build()
         self._generation += 1
+        self.digest = digest
+        self._compiled = True
+        _remember(self._uid, self._generation, eng)
 
     def _engine(self) -> regorus.Engine:
-        if self._proto is None:
+        # regorus engines are bound to the thread that created them, so each thread builds its own.
+        if not self._compiled:
             self.compile()
-        local = self._local
-        if getattr(local, "generation", None) != self._generation:
-            assert self._proto is not None
-            local.engine = self._proto.clone()
-            local.generation = self._generation
-        return local.engine
+        cached = _THREAD_ENGINES.__dict__.get("engines", {}).get(self._uid)
+        if cached is not None and cached[0] == self._generation:
+            return cached[1]
+        eng, _ = self._build()
+        _remember(self._uid, self._generation, eng)
+        return eng
 
     # -- evaluation ------------------------------------------------------------------------------
     def evaluate(self, query: str, input: Any = None) -> tuple[bool, Any]:

@@ -16,7 +16,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from intelsec import __version__
 from intelsec.alerts.dispatcher import Dispatcher
-from intelsec.alerts.factory import alert_service, dispatcher as make_dispatcher
+from intelsec.alerts.factory import alert_service
+from intelsec.alerts.factory import dispatcher as make_dispatcher
 from intelsec.clock import Clock
 from intelsec.config import Workspace
 from intelsec.policy.workspace import engine_for_workspace

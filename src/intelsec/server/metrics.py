@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,8 @@ from prometheus_client.registry import Collector
 
 from intelsec.alerts.dispatcher import Dispatcher
 from intelsec.alerts.service import AlertService
+
+log = logging.getLogger("intelsec.server.metrics")
 
 
 class StoreCollector(Collector):
@@ -27,7 +30,7 @@ class StoreCollector(Collector):
             for (sev, status), n in sorted(self.alerts.counts_by_severity().items()):
                 g.add_metric([sev, status], n)
         except Exception:  # a scrape must not fail because the database blipped
-            pass
+            log.warning("alert counts unavailable for /metrics", exc_info=True)
         yield g
         b = GaugeMetricFamily("intelsec_dispatcher_backlog", "Alert deliveries by status", labels=["status"])
         if self.dispatcher is not None:
@@ -36,7 +39,7 @@ class StoreCollector(Collector):
                 for status in ("pending", "delivered", "dead"):
                     b.add_metric([status], backlog.get(status, 0))
             except Exception:
-                pass
+                log.warning("dispatcher backlog unavailable for /metrics", exc_info=True)
         yield b
 
 

@@ -97,6 +97,13 @@ def opa_data_get(path: str, ctx: Ctx) -> dict[str, Any]:
     return out
 
 
+@router.get("/health")
+def opa_health() -> dict[str, Any]:
+    """OPA-compatible health endpoint (OPA clients probe it)."""
+    return {}
+
+
 @router.get("/v1/policies")
+@router.get("/v1/policies/")
 def opa_policies(ctx: Ctx) -> dict[str, Any]:
     return {"result": [{"id": s.path, "raw": s.text} for s in ctx.engine.sources]}
