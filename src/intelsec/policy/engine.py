@@ -116,6 +116,7 @@ class Engine:
         self._data: dict[str, Any] = {}
         self._compiled = False
         self._uid = uuid.uuid4().hex
+        self._is_rule: dict[str, bool] = {}
         self._generation = 0
         self.digest = ""
 
@@ -201,8 +202,17 @@ class Engine:
         eng = self._engine()
         eng.set_input_json(json.dumps(input if input is not None else {}, default=str))
         q = query if query.startswith("data") else f"data.{query}"
+        if self._is_rule.get(q, True):
+            try:
+                value = eng.eval_rule(q)
+                self._is_rule[q] = True
+                if value is not None:  # None means undefined or null: let the query below tell which
+                    return True, to_jsonable(value)
+            except RuntimeError as exc:
+                if "not a valid rule path" not in str(exc):
+                    raise PolicyError(f"evaluating {q}: {_clean_error(exc)}") from None
+                self._is_rule[q] = False  # a package path such as data.egress: ask it as a query
         try:
-            # A package path (data.egress) or a nested reference is not a rule: ask it as a query.
             out = eng.eval_query(q)
         except RuntimeError as exc:
             raise PolicyError(f"evaluating {q}: {_clean_error(exc)}") from None
@@ -214,8 +224,9 @@ class Engine:
     def decide(self, query: str, input: Any = None) -> Decision:
         defined, result = self.evaluate(query, input)
         allowed, reasons = _reasons(result, query) if defined else (None, [])
-        return Decision(query=query, result=result, allowed=allowed, reasons=reasons,
-                        policy_digest=self.digest, defined=defined)
+        # model_construct: the fields come from our own code, so skip validation on this hot path
+        return Decision.model_construct(query=query, result=result, allowed=allowed, reasons=reasons,
+                                        policy_digest=self.digest, defined=defined)
 
     def packages(self) -> list[str]:
         return list(self._engine().get_packages())
