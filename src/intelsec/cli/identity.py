@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from intelsec.cli.common import FormatOpt, check_format
+from intelsec.cli.common import FormatOpt, WorkspaceOpt, check_format, open_workspace
+from intelsec.errors import InputError
 from intelsec.output import print_json, print_table
 
 app = typer.Typer(help="Attested workload identity: SPIFFE IDs, SVIDs, Workload API, mTLS sidecar, "
@@ -40,3 +43,180 @@ def id_check(spiffe_id: Annotated[str, typer.Argument(help="The SPIFFE ID to che
         print_json({"valid": True, "spiffe_id": str(sid), "trust_domain": sid.trust_domain, "path": sid.path})
     else:
         print_table([{"trust_domain": sid.trust_domain, "path": sid.path or "/"}], ["trust_domain", "path"])
+
+
+ca_app = typer.Typer(help="The local certificate authority (for machines without SPIRE).", no_args_is_help=True)
+app.add_typer(ca_app, name="ca")
+
+CaDirOpt = Annotated[Path | None, typer.Option(
+    "--ca-dir", help="CA directory (default: <workspace>/.intelsec/identity/ca)", show_default=False)]
+TtlOpt = Annotated[str, typer.Option("--ttl", help="Lifetime, e.g. 90s, 10m, 1h")]
+
+
+def _ca_dir(ca_dir: Path | None, workspace: Path | None) -> Path:
+    if ca_dir is not None:
+        return ca_dir
+    return open_workspace(workspace).state_dir / "identity" / "ca"
+
+
+def _ttl(text: str) -> timedelta:
+    from intelsec.clock import parse_duration
+
+    try:
+        ttl = parse_duration(text)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if ttl.total_seconds() <= 0:
+        raise InputError(f"--ttl must be positive, got {text!r}")
+    return ttl
+
+
+def _load_ca(ca_dir: Path | None, workspace: Path | None):  # type: ignore[no-untyped-def]
+    from intelsec.identity.ca import LocalCA
+
+    return LocalCA.load(_ca_dir(ca_dir, workspace))
+
+
+@ca_app.command("init")
+def ca_init(
+    trust_domain: Annotated[str, typer.Option("--trust-domain", help="e.g. example.com")],
+    intermediate: Annotated[bool, typer.Option("--intermediate", help="Sign SVIDs with an intermediate CA")] = False,
+    ttl: TtlOpt = "365d",
+    ca_dir: CaDirOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Create an EC P-256 root (and optional intermediate) plus a JWT signing key; keys are 0600 files.
+
+    \b
+    Examples:
+      intelsec identity ca init --trust-domain example.com
+      intelsec identity ca init --trust-domain example.com --intermediate --ca-dir ./ca
+    """
+    from intelsec.identity.ca import LocalCA
+
+    ca = LocalCA.init(_ca_dir(ca_dir, workspace), trust_domain, intermediate=intermediate, ttl=_ttl(ttl))
+    print_json({"trust_domain": ca.trust_domain, "directory": str(ca.directory),
+                "bundle": str(ca.directory / "bundle.pem"), "jwks": str(ca.directory / "bundle.json"),
+                "intermediate": ca.intermediate is not None})
+
+
+@app.command("issue")
+def issue(
+    spiffe_id: Annotated[str, typer.Option("--spiffe-id", help="SPIFFE ID of the workload")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for svid.pem, svid.key, bundle.pem")],
+    ttl: TtlOpt = "1h",
+    dns: Annotated[list[str] | None, typer.Option("--dns", help="Extra DNS SAN for clients that need one")] = None,
+    ca_dir: CaDirOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Issue an X.509-SVID (one URI SAN, not a CA, digitalSignature, serverAuth+clientAuth).
+
+    \b
+    Examples:
+      intelsec identity issue --spiffe-id spiffe://example.com/ns/prod/sa/payments --out ./svid
+      intelsec identity issue --spiffe-id spiffe://example.com/ns/prod/sa/api-gw --ttl 10m --out /run/svid
+    """
+    from intelsec.identity.ca import write_svid
+
+    ca = _load_ca(ca_dir, workspace)
+    svid = ca.issue_x509(spiffe_id, _ttl(ttl), dns_names=dns or [])
+    paths = write_svid(svid, ca.bundle(), out)
+    print_json({"spiffe_id": svid.spiffe_id, "expires_at": svid.expires_at, **paths})
+
+
+@app.command("issue-jwt")
+def issue_jwt(
+    spiffe_id: Annotated[str, typer.Option("--spiffe-id", help="SPIFFE ID of the workload")],
+    audience: Annotated[list[str], typer.Option("--audience", help="Audience (repeatable)")],
+    ttl: TtlOpt = "5m",
+    ca_dir: CaDirOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Issue a JWT-SVID (ES256) and print it.
+
+    \b
+    Example:
+      intelsec identity issue-jwt --spiffe-id spiffe://example.com/ns/prod/sa/payments --audience broker
+    """
+    typer.echo(_load_ca(ca_dir, workspace).issue_jwt(spiffe_id, audience, _ttl(ttl)))
+
+
+@app.command("bundle")
+def bundle_cmd(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="pem, jwks (SPIFFE bundle) or jwt-jwks")] = "pem",
+    ca_dir: CaDirOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Print the trust bundle verifiers need.
+
+    \b
+    Examples:
+      intelsec identity bundle > bundle.pem
+      intelsec identity bundle --format jwks > bundle.json
+    """
+    check_format(fmt, ("pem", "jwks", "jwt-jwks"))
+    b = _load_ca(ca_dir, workspace).bundle()
+    if fmt == "pem":
+        typer.echo(b.pem().decode(), nl=False)
+    else:
+        print_json(b.spiffe_json() if fmt == "jwks" else b.jwt_jwks())
+
+
+def _emit_verdict(verdict) -> None:  # type: ignore[no-untyped-def]
+    print_json(verdict.model_dump(mode="json", include={"valid", "spiffe_id", "trust_domain", "reasons", "codes"}))
+    if not verdict.valid:
+        raise typer.Exit(1)
+
+
+BundleOpt = Annotated[Path, typer.Option("--bundle", help="Trust bundle: PEM roots or SPIFFE bundle JSON")]
+TdOpt = Annotated[str | None, typer.Option("--trust-domain", help="Expected trust domain", show_default=False)]
+
+
+@app.command("verify")
+def verify(
+    cert: Annotated[Path, typer.Argument(help="PEM file: leaf certificate first, then intermediates")],
+    bundle: BundleOpt,
+    trust_domain: TdOpt = None,
+) -> None:
+    """Verify an X.509-SVID chain against a bundle; prints {valid, spiffe_id, reasons}; exit 1 if invalid.
+
+    \b
+    Examples:
+      intelsec identity verify svid/svid.pem --bundle svid/bundle.pem
+      intelsec identity verify peer.pem --bundle bundle.json --trust-domain example.com
+    """
+    from intelsec.clock import utcnow
+    from intelsec.identity.bundle import load_bundle, load_pem_certs
+    from intelsec.identity.verify import verify_x509_svid
+
+    try:
+        data = cert.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{cert}: cannot read: {exc.strerror}") from None
+    chain = load_pem_certs(data, str(cert))
+    _emit_verdict(verify_x509_svid(chain, load_bundle(bundle, trust_domain), utcnow(), trust_domain))
+
+
+@app.command("verify-jwt")
+def verify_jwt(
+    token: Annotated[str, typer.Argument(help="The JWT-SVID, or @FILE to read it from a file")],
+    bundle: BundleOpt,
+    audience: Annotated[str, typer.Option("--audience", help="Audience this verifier requires")],
+    trust_domain: TdOpt = None,
+) -> None:
+    """Verify a JWT-SVID (algorithm allow-list, key id, signature, audience, expiry); exit 1 if invalid.
+
+    \b
+    Example:
+      intelsec identity verify-jwt "$TOKEN" --bundle bundle.json --audience broker
+    """
+    from intelsec.clock import utcnow
+    from intelsec.identity.bundle import load_bundle
+    from intelsec.identity.verify import verify_jwt_svid
+
+    if token.startswith("@"):
+        try:
+            token = Path(token[1:]).read_text().strip()
+        except OSError as exc:
+            raise InputError(f"{token[1:]}: cannot read: {exc.strerror}") from None
+    _emit_verdict(verify_jwt_svid(token, load_bundle(bundle, trust_domain), audience, utcnow(), trust_domain))

@@ -1,0 +1,222 @@
+"""Verify X.509-SVIDs and JWT-SVIDs against trust bundles with every rule of the SVID standards.
+
+Verifiers collect *all* reasons a credential fails, each with a short stable code (used as a
+metrics label) and a precise message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from pydantic import BaseModel
+
+from intelsec.identity.bundle import TrustBundle, cert_spiffe_td
+from intelsec.identity.spiffeid import InvalidSpiffeId, SpiffeId, parse_spiffe_id
+
+# The JWT-SVID standard allows RS/ES/PS 256-512; `none` and HMAC never.
+JWT_ALGORITHMS = frozenset({"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+MAX_CHAIN = 8
+
+
+class Verdict(BaseModel):
+    valid: bool
+    spiffe_id: str | None
+    trust_domain: str | None = None
+    reasons: list[str]
+    codes: list[str]
+    claims: dict[str, Any] | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass
+class _Check:
+    reasons: list[str] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)
+
+    def fail(self, code: str, message: str) -> None:
+        self.codes.append(code)
+        self.reasons.append(message)
+
+
+def _bundle_for(bundles: Mapping[str, TrustBundle] | TrustBundle, td: str) -> TrustBundle | None:
+    if isinstance(bundles, TrustBundle):
+        return bundles if bundles.trust_domain == td else None
+    return bundles.get(td)
+
+
+def _ext(cert: x509.Certificate, cls: type[Any]) -> Any:
+    try:
+        return cert.extensions.get_extension_for_class(cls).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _check_dates(cert: x509.Certificate, now: datetime, what: str, chk: _Check) -> None:
+    if now < cert.not_valid_before_utc:
+        chk.fail("not_yet_valid", f"{what} is not valid before {cert.not_valid_before_utc.isoformat()}")
+    if now > cert.not_valid_after_utc:
+        chk.fail("expired", f"{what} expired at {cert.not_valid_after_utc.isoformat()}")
+
+
+def leaf_spiffe_id(leaf: x509.Certificate, chk: _Check) -> SpiffeId | None:
+    san = _ext(leaf, x509.SubjectAlternativeName)
+    uris = san.get_values_for_type(x509.UniformResourceIdentifier) if san is not None else []
+    if san is None:
+        chk.fail("no_san", "certificate has no subjectAltName extension")
+        return None
+    if len(uris) != 1:
+        chk.fail("uri_san_count", f"certificate has {len(uris)} URI SANs; an X.509-SVID has exactly one")
+        return None
+    try:
+        return parse_spiffe_id(uris[0])
+    except InvalidSpiffeId as exc:
+        chk.fail("bad_spiffe_id", f"URI SAN {uris[0]!r} is not a SPIFFE ID: {exc}")
+        return None
+
+
+def _check_leaf(leaf: x509.Certificate, chk: _Check) -> None:
+    bc = _ext(leaf, x509.BasicConstraints)
+    if bc is not None and bc.ca:
+        chk.fail("leaf_is_ca", "leaf certificate is a CA (basicConstraints cA=true)")
+    ku = _ext(leaf, x509.KeyUsage)
+    if ku is None:
+        chk.fail("no_key_usage", "leaf certificate has no keyUsage extension")
+    else:
+        if not ku.digital_signature:
+            chk.fail("no_digital_signature", "leaf keyUsage lacks digitalSignature")
+        if ku.key_cert_sign or ku.crl_sign:
+            chk.fail("leaf_can_sign", "leaf keyUsage sets keyCertSign or cRLSign")
+    eku = _ext(leaf, x509.ExtendedKeyUsage)
+    if eku is not None:
+        missing = [n for n, oid in (("serverAuth", ExtendedKeyUsageOID.SERVER_AUTH),
+                                    ("clientAuth", ExtendedKeyUsageOID.CLIENT_AUTH)) if oid not in eku]
+        if missing:
+            chk.fail("eku", f"leaf extendedKeyUsage lacks {' and '.join(missing)}")
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except Exception:  # InvalidSignature, name mismatch, unsupported key type
+        return False
+    return True
+
+
+def _check_chain(chain: Sequence[x509.Certificate], roots: list[x509.Certificate], td: str, now: datetime,
+                 chk: _Check) -> None:
+    current = chain[0]
+    pool = list(chain[1:])
+    for _depth in range(MAX_CHAIN):
+        root = next((r for r in roots if _issued_by(current, r)), None)
+        if root is not None:
+            _check_dates(root, now, "bundle root", chk)
+            return
+        issuer = next((c for c in pool if _issued_by(current, c)), None)
+        if issuer is None:
+            chk.fail("untrusted_chain", f"certificate chain does not lead to a root of trust domain {td}")
+            return
+        pool.remove(issuer)
+        bc, ku = _ext(issuer, x509.BasicConstraints), _ext(issuer, x509.KeyUsage)
+        if bc is None or not bc.ca or ku is None or not ku.key_cert_sign:
+            chk.fail("bad_intermediate", "an intermediate certificate is not a signing CA")
+            return
+        issuer_td = cert_spiffe_td(issuer)
+        if issuer_td is not None and issuer_td != td:
+            chk.fail("intermediate_td", f"intermediate belongs to trust domain {issuer_td}, not {td}")
+            return
+        _check_dates(issuer, now, "intermediate certificate", chk)
+        current = issuer
+    chk.fail("chain_too_long", f"certificate chain is longer than {MAX_CHAIN}")
+
+
+def verify_x509_svid(chain: Sequence[x509.Certificate], bundles: Mapping[str, TrustBundle] | TrustBundle,
+                     now: datetime, trust_domain: str | None = None) -> Verdict:
+    """Check a presented chain (leaf first) against bundles keyed by trust domain."""
+    chk = _Check()
+    if not chain:
+        chk.fail("no_certificate", "no certificate presented")
+        return Verdict(valid=False, spiffe_id=None, reasons=chk.reasons, codes=chk.codes)
+    leaf = chain[0]
+    sid = leaf_spiffe_id(leaf, chk)
+    _check_leaf(leaf, chk)
+    _check_dates(leaf, now, "certificate", chk)
+    if sid is not None:
+        if trust_domain is not None and sid.trust_domain != trust_domain:
+            chk.fail("foreign_trust_domain", f"trust domain {sid.trust_domain} is not the expected {trust_domain}")
+        bundle = _bundle_for(bundles, sid.trust_domain)
+        if bundle is None or not bundle.x509_roots:
+            chk.fail("no_bundle", f"no trust bundle for trust domain {sid.trust_domain}")
+        else:
+            _check_chain(chain, bundle.x509_roots, sid.trust_domain, now, chk)
+    return Verdict(valid=not chk.reasons, spiffe_id=str(sid) if sid else None,
+                   trust_domain=sid.trust_domain if sid else None, reasons=chk.reasons, codes=chk.codes,
+                   expires_at=leaf.not_valid_after_utc)
+
+
+def verify_jwt_svid(token: str, bundles: Mapping[str, TrustBundle] | TrustBundle, audience: str | None,
+                    now: datetime, trust_domain: str | None = None) -> Verdict:
+    """Check a JWT-SVID: allowed algorithm, key id in the bundle, signature, `sub`, `aud`, `exp`."""
+    chk = _Check()
+
+    def done(sid: SpiffeId | None = None, claims: dict[str, Any] | None = None) -> Verdict:
+        return Verdict(valid=not chk.reasons, spiffe_id=str(sid) if sid else None,
+                       trust_domain=sid.trust_domain if sid else None, reasons=chk.reasons, codes=chk.codes,
+                       claims=claims if not chk.reasons else None)
+
+    try:
+        header = jwt.get_unverified_header(token)
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        chk.fail("malformed", f"not a JWT: {exc}")
+        return done()
+    alg = header.get("alg")
+    if alg not in JWT_ALGORITHMS:
+        chk.fail("bad_alg", f"algorithm {alg!r} is not allowed (allowed: ES*, RS*, PS*)")
+        return done()
+    if header.get("typ") not in (None, "JWT", "JOSE"):
+        chk.fail("bad_typ", f"typ {header.get('typ')!r} is not JWT or JOSE")
+    kid = header.get("kid")
+    if not kid:
+        chk.fail("no_kid", "JWT header has no kid")
+        return done()
+    try:
+        sid = parse_spiffe_id(str(unverified.get("sub", "")))
+    except InvalidSpiffeId as exc:
+        chk.fail("bad_sub", f"sub is not a SPIFFE ID: {exc}")
+        return done()
+    if trust_domain is not None and sid.trust_domain != trust_domain:
+        chk.fail("foreign_trust_domain", f"trust domain {sid.trust_domain} is not the expected {trust_domain}")
+    bundle = _bundle_for(bundles, sid.trust_domain)
+    key = bundle.jwt_keys.get(kid) if bundle else None
+    if bundle is None:
+        chk.fail("no_bundle", f"no trust bundle for trust domain {sid.trust_domain}")
+        return done(sid)
+    if key is None:
+        chk.fail("unknown_kid", f"key id {kid!r} is not in the bundle of {sid.trust_domain}")
+        return done(sid)
+    try:
+        claims = jwt.decode(token, key, algorithms=[alg],
+                            options={"verify_exp": False, "verify_aud": False, "verify_iat": False,
+                                     "verify_nbf": False, "require": ["sub", "aud", "exp"]})
+    except jwt.PyJWTError as exc:
+        chk.fail("bad_signature" if isinstance(exc, jwt.InvalidSignatureError) else "invalid", f"JWT rejected: {exc}")
+        return done(sid)
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float):
+        chk.fail("no_exp", "exp claim is missing or not a number")
+    elif now.timestamp() >= exp:
+        chk.fail("expired", f"JWT-SVID expired at {datetime.fromtimestamp(exp, UTC).isoformat()}")
+    nbf = claims.get("nbf")
+    if isinstance(nbf, int | float) and now.timestamp() < nbf:
+        chk.fail("not_yet_valid", "JWT-SVID is not valid yet (nbf)")
+    aud = claims.get("aud")
+    auds = [aud] if isinstance(aud, str) else list(aud or [])
+    if audience is not None and audience not in auds:
+        chk.fail("wrong_audience", f"audience {auds} does not include {audience!r}")
+    return done(sid, claims)

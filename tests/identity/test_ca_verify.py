@@ -1,0 +1,234 @@
+"""Local CA, X.509-SVID and JWT-SVID issuance and verification, with every bad input the standards name."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from datetime import timedelta
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from intelsec.clock import FrozenClock
+from intelsec.errors import ConfigError, InputError
+from intelsec.identity.bundle import TrustBundle, load_bundle
+from intelsec.identity.ca import LocalCA, write_svid
+from intelsec.identity.keystore import new_key
+from intelsec.identity.verify import verify_jwt_svid, verify_x509_svid
+from tests.clirunner import invoke
+
+SID = "spiffe://example.com/ns/prod/sa/payments"
+
+
+def craft(ca: LocalCA, *, uris: list[str] | None = None, ca_flag: bool = False, ku: bool = True,
+          cert_sign: bool = False, eku: list[x509.ObjectIdentifier] | None = None,
+          days: tuple[int, int] = (-1, 1), san: bool = True) -> x509.Certificate:
+    """A leaf signed by the CA root with exactly the defects asked for."""
+    key = new_key()
+    now = ca.clock.now()
+    b = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "x")]))
+         .issuer_name(ca.root.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+         .not_valid_before(now + timedelta(days=days[0])).not_valid_after(now + timedelta(days=days[1]))
+         .add_extension(x509.BasicConstraints(ca=ca_flag, path_length=None), critical=True))
+    if ku:
+        b = b.add_extension(x509.KeyUsage(True, False, False, False, False, cert_sign, False, False, False), True)
+    if eku is not None:
+        b = b.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+    if san:
+        b = b.add_extension(x509.SubjectAlternativeName(
+            [x509.UniformResourceIdentifier(u) for u in (uris if uris is not None else [SID])]), critical=False)
+    return b.sign(ca.keystore.get("root"), hashes.SHA256())
+
+
+def test_issued_svid_meets_the_standard(ca: LocalCA, clock: FrozenClock) -> None:
+    svid = ca.issue_x509(SID, timedelta(hours=1))
+    leaf = svid.leaf
+    assert leaf.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
+    assert leaf.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature
+    eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert ExtendedKeyUsageOID.SERVER_AUTH in eku and ExtendedKeyUsageOID.CLIENT_AUTH in eku
+    sans = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.UniformResourceIdentifier) == [SID]
+    assert leaf.not_valid_after_utc == clock.now() + timedelta(hours=1)
+    v = verify_x509_svid(svid.chain, ca.bundle(), clock.now(), "example.com")
+    assert v.valid and v.spiffe_id == SID and v.reasons == []
+
+
+def test_py_spiffe_accepts_our_svid_and_bundle(ca_inter: LocalCA) -> None:
+    from spiffe import JwtBundle, TrustDomain, X509Bundle, X509Svid
+
+    svid = ca_inter.issue_x509(SID)
+    parsed = X509Svid.parse(svid.chain_pem(), svid.key_pem())
+    assert str(parsed.spiffe_id) == SID and len(parsed.cert_chain) == 2
+    X509Bundle.parse(TrustDomain("example.com"), ca_inter.bundle().pem())
+    jb = JwtBundle.parse(TrustDomain("example.com"), json.dumps(ca_inter.bundle().jwt_jwks()).encode())
+    assert jb.get_jwt_authority(ca_inter.meta.jwt_kid) is not None
+
+
+def test_intermediate_chain_verifies_and_needs_the_intermediate(ca_inter: LocalCA, clock: FrozenClock) -> None:
+    svid = ca_inter.issue_x509(SID)
+    assert verify_x509_svid(svid.chain, ca_inter.bundle(), clock.now()).valid
+    v = verify_x509_svid(svid.chain[:1], ca_inter.bundle(), clock.now())
+    assert not v.valid and v.codes == ["untrusted_chain"]
+
+
+def test_key_files_are_private(ca: LocalCA) -> None:
+    keys = ca.directory / "keys"
+    for name in ("root", "jwt"):
+        assert stat.S_IMODE((keys / f"{name}.key.pem").stat().st_mode) == 0o600
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o700
+    os.chmod(keys / "root.key.pem", 0o644)
+    with pytest.raises(ConfigError, match="too open"):
+        ca.issue_x509(SID)
+
+
+def test_ca_init_refuses_to_overwrite_and_bad_trust_domain(ca: LocalCA, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="already exists"):
+        LocalCA.init(ca.directory, "example.com")
+    with pytest.raises(InputError, match="lowercase"):
+        LocalCA.init(tmp_path / "bad", "Example.com")
+    with pytest.raises(InputError, match="not in this CA's trust domain"):
+        ca.issue_x509("spiffe://other.org/x")
+    with pytest.raises(InputError, match="needs a path"):
+        ca.issue_x509("spiffe://example.com")
+
+
+@pytest.mark.parametrize(("kwargs", "code", "text"), [
+    ({"ca_flag": True}, "leaf_is_ca", "is a CA"),
+    ({"uris": [SID, "spiffe://example.com/b"]}, "uri_san_count", "2 URI SANs"),
+    ({"uris": []}, "uri_san_count", "0 URI SANs"),
+    ({"san": False}, "no_san", "no subjectAltName"),
+    ({"uris": ["spiffe://example.com/a/../b"]}, "bad_spiffe_id", "'..' segment"),
+    ({"ku": False}, "no_key_usage", "no keyUsage"),
+    ({"cert_sign": True}, "leaf_can_sign", "keyCertSign"),
+    ({"eku": [ExtendedKeyUsageOID.SERVER_AUTH]}, "eku", "lacks clientAuth"),
+    ({"days": (-3, -1)}, "expired", "expired at"),
+    ({"days": (1, 3)}, "not_yet_valid", "not valid before"),
+])
+def test_bad_certificates_rejected_with_reason(ca: LocalCA, kwargs: dict, code: str, text: str) -> None:  # type: ignore[type-arg]
+    v = verify_x509_svid([craft(ca, **kwargs)], ca.bundle(), ca.clock.now())
+    assert not v.valid
+    assert code in v.codes
+    assert any(text in r for r in v.reasons), v.reasons
+
+
+def test_crafted_good_leaf_is_valid(ca: LocalCA) -> None:
+    """The crafting helper itself produces a valid SVID, so the negatives above fail for their defect."""
+    assert verify_x509_svid([craft(ca)], ca.bundle(), ca.clock.now()).valid
+
+
+def test_issued_svid_expiry_follows_clock(ca: LocalCA, clock: FrozenClock) -> None:
+    svid = ca.issue_x509(SID, timedelta(minutes=5))
+    clock.advance(timedelta(minutes=6))
+    v = verify_x509_svid(svid.chain, ca.bundle(), clock.now())
+    assert v.codes == ["expired"]
+
+
+def test_other_trust_domains_root(ca: LocalCA, other_ca: LocalCA, clock: FrozenClock) -> None:
+    foreign = other_ca.issue_x509("spiffe://other.org/svc")
+    v = verify_x509_svid(foreign.chain, ca.bundle(), clock.now())
+    assert v.codes == ["no_bundle"] and "other.org" in v.reasons[0]
+    both = {"example.com": ca.bundle(), "other.org": other_ca.bundle()}
+    assert verify_x509_svid(foreign.chain, both, clock.now()).valid
+    v = verify_x509_svid(foreign.chain, both, clock.now(), trust_domain="example.com")
+    assert v.codes == ["foreign_trust_domain"]
+    # other.org's CA forging an example.com identity: the chain does not reach example.com's root
+    forged = craft(other_ca, uris=[SID])
+    v = verify_x509_svid([forged], both, clock.now())
+    assert v.codes == ["untrusted_chain"] and "example.com" in v.reasons[0]
+
+
+# -- JWT-SVIDs --------------------------------------------------------------------------------------
+def test_jwt_svid_roundtrip(ca: LocalCA, clock: FrozenClock) -> None:
+    token = ca.issue_jwt(SID, ["broker"], timedelta(minutes=5))
+    header = jwt.get_unverified_header(token)
+    assert header["alg"] == "ES256" and header["kid"] == ca.meta.jwt_kid
+    v = verify_jwt_svid(token, ca.bundle(), "broker", clock.now())
+    assert v.valid and v.spiffe_id == SID and v.claims and v.claims["aud"] == ["broker"]
+
+
+def test_jwt_bad_inputs(ca: LocalCA, other_ca: LocalCA, clock: FrozenClock) -> None:
+    now = clock.now()
+    exp = int((now + timedelta(minutes=5)).timestamp())
+    claims = {"sub": SID, "aud": ["broker"], "exp": exp}
+    kid = {"kid": ca.meta.jwt_kid}
+    none_tok = jwt.encode(claims, None, algorithm="none", headers=kid)
+    hs_tok = jwt.encode(claims, "s" * 32, algorithm="HS256", headers=kid)
+    cases = {
+        "bad_alg#none": verify_jwt_svid(none_tok, ca.bundle(), "broker", now),
+        "bad_alg#HS256": verify_jwt_svid(hs_tok, ca.bundle(), "broker", now),
+        "wrong_audience": verify_jwt_svid(ca.issue_jwt(SID, ["other"]), ca.bundle(), "broker", now),
+        "unknown_kid": verify_jwt_svid(jwt.encode(claims, ca.keystore.get("jwt"), "ES256", headers={"kid": "nope"}),
+                                       ca.bundle(), "broker", now),
+        "no_kid": verify_jwt_svid(jwt.encode(claims, ca.keystore.get("jwt"), "ES256"), ca.bundle(), "broker", now),
+        "bad_signature": verify_jwt_svid(jwt.encode(claims, other_ca.keystore.get("jwt"), "ES256", headers=kid),
+                                         ca.bundle(), "broker", now),
+        "no_bundle": verify_jwt_svid(other_ca.issue_jwt("spiffe://other.org/x", ["broker"]), ca.bundle(), "broker",
+                                     now),
+        "malformed": verify_jwt_svid("not.a.jwt", ca.bundle(), "broker", now),
+        "bad_sub": verify_jwt_svid(jwt.encode({**claims, "sub": "spiffe://example.com/a/"}, ca.keystore.get("jwt"),
+                                              "ES256", headers=kid), ca.bundle(), "broker", now),
+    }
+    for code, verdict in cases.items():
+        assert not verdict.valid, code
+        assert code.split("#")[0] in verdict.codes, (code, verdict.reasons)
+        assert verdict.claims is None
+    assert "'none'" in cases["bad_alg#none"].reasons[0]
+    assert "'HS256'" in cases["bad_alg#HS256"].reasons[0]
+
+
+def test_jwt_expiry_uses_injected_clock(ca: LocalCA, clock: FrozenClock) -> None:
+    token = ca.issue_jwt(SID, ["broker"], timedelta(seconds=30))
+    assert verify_jwt_svid(token, ca.bundle(), "broker", clock.now()).valid
+    clock.advance(31)
+    assert verify_jwt_svid(token, ca.bundle(), "broker", clock.now()).codes == ["expired"]
+
+
+def test_bundle_files_roundtrip(ca: LocalCA, tmp_path: Path) -> None:
+    pem = load_bundle(ca.directory / "bundle.pem")
+    js = load_bundle(ca.directory / "bundle.json")
+    assert pem.trust_domain == js.trust_domain == "example.com"
+    assert js.x509_roots == [ca.root] and list(js.jwt_keys) == [ca.meta.jwt_kid]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"nokeys": 1}')
+    with pytest.raises(InputError, match="not a SPIFFE bundle"):
+        load_bundle(bad)
+    assert isinstance(load_bundle(ca.directory / "root.pem", "example.com"), TrustBundle)
+
+
+# -- CLI --------------------------------------------------------------------------------------------
+def test_cli_ca_issue_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ca_dir, out = str(tmp_path / "ca"), tmp_path / "svid"
+    assert invoke(capsys, "identity", "ca", "init", "--trust-domain", "example.com", "--ca-dir", ca_dir,
+                  "--intermediate").code == 0
+    res = invoke(capsys, "identity", "issue", "--spiffe-id", SID, "--ttl", "10m", "--out", str(out), "--ca-dir", ca_dir)
+    assert res.code == 0, res.err
+    assert stat.S_IMODE((out / "svid.key").stat().st_mode) == 0o600
+    res = invoke(capsys, "identity", "verify", str(out / "svid.pem"), "--bundle", str(out / "bundle.pem"))
+    assert res.code == 0 and json.loads(res.out) == {"valid": True, "spiffe_id": SID, "trust_domain": "example.com",
+                                                     "reasons": [], "codes": []}
+    res = invoke(capsys, "identity", "verify", str(out / "svid.pem"), "--bundle", str(out / "bundle.pem"),
+                 "--trust-domain", "other.org")
+    assert res.code == 1 and json.loads(res.out)["valid"] is False
+    res = invoke(capsys, "identity", "issue-jwt", "--spiffe-id", SID, "--audience", "broker", "--ca-dir", ca_dir)
+    token = res.out.strip()
+    bundle_json = str(Path(ca_dir) / "bundle.json")
+    assert invoke(capsys, "identity", "verify-jwt", token, "--bundle", bundle_json, "--audience", "broker").code == 0
+    res = invoke(capsys, "identity", "verify-jwt", token, "--bundle", bundle_json, "--audience", "db")
+    assert res.code == 1 and json.loads(res.out)["codes"] == ["wrong_audience"]
+    res = invoke(capsys, "identity", "issue", "--spiffe-id", "spiffe://example.com/a/", "--out", str(out),
+                 "--ca-dir", ca_dir)
+    assert res.code == 2 and "end with '/'" in res.err
+    res = invoke(capsys, "identity", "verify", str(tmp_path / "missing.pem"), "--bundle", str(out / "bundle.pem"))
+    assert res.code == 2 and "cannot read" in res.err
+
+
+def test_write_svid_layout(ca: LocalCA, tmp_path: Path) -> None:
+    paths = write_svid(ca.issue_x509(SID), ca.bundle(), tmp_path / "o")
+    assert set(paths) == {"cert", "key", "bundle"}
+    assert "PRIVATE KEY" not in repr(ca.issue_x509(SID))
