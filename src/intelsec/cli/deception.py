@@ -2,6 +2,178 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
 
+from intelsec.cli.common import DatabaseOpt, FormatOpt, WorkspaceOpt, check_format, open_database, open_workspace
+from intelsec.output import info, print_json, print_table
+
+if TYPE_CHECKING:
+    from intelsec.alerts.service import AlertService
+    from intelsec.config import Workspace
+    from intelsec.deception.registry import Registry
+    from intelsec.deception.spec import DeceptionConfig
+    from intelsec.store.db import Database
+
 app = typer.Typer(help="Deceptive assets: canary routes, beacons, honey DB users, honeytokens.", no_args_is_help=True)
+
+
+@dataclass
+class _Env:
+    ws: Workspace
+    cfg: DeceptionConfig
+    db: Database
+    registry: Registry
+    alerts: AlertService
+
+
+def _env(workspace: Path | None, database: str | None) -> _Env:
+    from intelsec.alerts.factory import alert_service
+    from intelsec.deception.registry import Registry
+    from intelsec.deception.spec import load_config
+
+    ws = open_workspace(workspace)
+    cfg = load_config(ws)
+    db = open_database(ws, database)
+    return _Env(ws, cfg, db, Registry(db, state_dir=ws.state_dir), alert_service(ws, db))
+
+
+def _ts(v: Any) -> Any:
+    return v.strftime("%Y-%m-%d %H:%M") if hasattr(v, "strftime") else v
+
+
+@app.command("deploy")
+def deploy(workspace: WorkspaceOpt = None, database: DatabaseOpt = None, fmt: FormatOpt = "table") -> None:
+    """Create or update the asset registry from deception/*.yaml (secrets are generated, never printed).
+
+    \b
+    Examples:
+      intelsec deception deploy
+      intelsec deception show aws-ci-deploy-key --reveal   # fetch material to plant
+    """
+    check_format(fmt)
+    env = _env(workspace, database)
+    report = env.registry.deploy(env.cfg.assets, env.cfg.canary_base())
+    if fmt == "json":
+        print_json(report.__dict__)
+        return
+    rows = [{"asset": a, "change": k} for k in ("created", "updated", "retired", "unchanged")
+            for a in getattr(report, k)]
+    print_table(rows, ["asset", "change"], empty="no assets declared in deception/")
+    kinds = {a.kind for a in env.cfg.assets}
+    info(f"{len(env.cfg.assets)} assets of {len(kinds)} kinds deployed; "
+         "plant them with `intelsec deception show ID --reveal`")
+
+
+@app.command("status")
+def status(workspace: WorkspaceOpt = None, database: DatabaseOpt = None, fmt: FormatOpt = "table",
+           all_: Annotated[bool, typer.Option("--all", help="Include retired assets.")] = False) -> None:
+    """List assets with their health (tested, rotation, noise budget), touches and MTTA. Never shows secrets.
+
+    \b
+    Examples:
+      intelsec deception status
+      intelsec deception status --format json
+    """
+    from intelsec.clock import parse_duration
+    from intelsec.deception.health import status_rows
+
+    check_format(fmt)
+    env = _env(workspace, database)
+    rows = status_rows(env.registry, parse_duration(env.cfg.settings.defaults.test_max_age), include_retired=all_)
+    if fmt == "json":
+        print_json({"assets": rows})
+        return
+    print_table([{k: _ts(v) for k, v in r.items()} for r in rows],
+                ["id", "kind", "owner", "health", "touches", "last_touched_at", "last_test_at", "next_rotation_at",
+                 "fp_7d", "fp_budget", "mtta_seconds"], empty="no assets; run `intelsec deception deploy`")
+
+
+@app.command("show")
+def show(asset_id: Annotated[str, typer.Argument(help="Asset id.")], workspace: WorkspaceOpt = None,
+         database: DatabaseOpt = None,
+         reveal: Annotated[bool, typer.Option("--reveal", help="Print the secret material to plant.")] = False) -> None:
+    """Show one asset and its watched material; secret values only with --reveal.
+
+    \b
+    Examples:
+      intelsec deception show honey-db-backup-admin
+      intelsec deception show aws-ci-deploy-key --reveal
+    """
+    env = _env(workspace, database)
+    asset = env.registry.get(asset_id)
+    material = []
+    for m in env.registry.watched(asset_id):
+        entry: dict[str, Any] = {"version": m.version, "public": m.public, "expires_at": m.expires_at,
+                                 "state": "current" if m.expires_at is None else "grace"}
+        entry["secret"] = m.secret if reveal else {k: "<hidden: use --reveal>" for k in m.secret}
+        material.append(entry)
+    if reveal:
+        info("secret material follows: do not paste it into tickets or chat")
+    print_json({"asset": asset, "material": material})
+
+
+@app.command("rotate")
+def rotate(asset_id: Annotated[str | None, typer.Argument(help="Asset to rotate now (default: all due).")] = None,
+           workspace: WorkspaceOpt = None, database: DatabaseOpt = None) -> None:
+    """Rotate material (new key, token, URL or password); the old one stays watched for the grace period.
+
+    \b
+    Examples:
+      intelsec deception rotate                      # every asset whose schedule is due
+      intelsec deception rotate canary-url-breakglass
+    """
+    env = _env(workspace, database)
+    targets = [asset_id] if asset_id else env.registry.due()
+    for t in targets:
+        m = env.registry.rotate(t, env.cfg.canary_base())
+        info(f"rotated {t} to version {m.version}")
+    if not targets:
+        info("no asset is due for rotation")
+
+
+@app.command("triage")
+def triage(alert_id: Annotated[str, typer.Argument(help="Alert id (prefix ok).")],
+           verdict: Annotated[str, typer.Argument(help="tp (true positive) or fp (false positive)")],
+           workspace: WorkspaceOpt = None, database: DatabaseOpt = None) -> None:
+    """Mark a deception alert true/false positive; alerts when an asset exceeds its weekly FP budget.
+
+    \b
+    Example:
+      intelsec deception triage 3f2a9c fp
+    """
+    from intelsec.deception.noise import triage as do_triage
+
+    env = _env(workspace, database)
+    alert, over = do_triage(env.registry, env.alerts, alert_id, verdict)
+    info(f"{alert.id} marked {verdict}" + (f"; asset {alert.entity} is over its noise budget" if over else ""))
+    if over:
+        raise typer.Exit(1)
+
+
+@app.command("budget")
+def budget(workspace: WorkspaceOpt = None, database: DatabaseOpt = None, fmt: FormatOpt = "table") -> None:
+    """Check every asset's weekly false-positive budget (exit 1 and alert when one is exceeded).
+
+    \b
+    Example:
+      intelsec deception budget
+    """
+    from intelsec.deception.noise import check_budgets, noise
+
+    check_format(fmt)
+    env = _env(workspace, database)
+    over = {n.asset_id for n in check_budgets(env.registry, env.alerts)}
+    rows = [{"asset": n.asset_id, "alerts_7d": n.alerts, "tp": n.tp, "fp": n.fp, "budget": n.budget,
+             "fp_rate": None if n.fp_rate is None else round(n.fp_rate, 3),
+             "mtta_seconds": None if n.mtta_seconds is None else round(n.mtta_seconds, 1),
+             "over_budget": n.asset_id in over} for n in noise(env.registry).values()]
+    if fmt == "json":
+        print_json({"assets": rows})
+    else:
+        print_table(rows, list(rows[0]) if rows else ["asset"], empty="no assets")
+    if over:
+        raise typer.Exit(1)

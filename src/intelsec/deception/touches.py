@@ -1,0 +1,52 @@
+"""Turn a touch on an asset into a stored touch and an alert (what every channel calls)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from intelsec.alerts.models import AlertIn, Severity
+from intelsec.alerts.service import AlertService
+from intelsec.deception.registry import Registry
+
+RULE = "deception_touch"
+SOURCE = "deception"
+
+
+@dataclass
+class Touch:
+    asset_id: str
+    channel: str  # middleware, decoy, nginx, canary_url, pg_log, cloudtrail, log
+    source_ip: str | None = None
+    user_agent: str | None = None
+    path: str | None = None
+    method: str | None = None
+    identity: str | None = None
+    detail: str | None = None
+    test: bool = False
+    test_id: str | None = None
+
+
+def raise_touch(registry: Registry, alerts: AlertService, touch: Touch) -> str:
+    """Record the touch and raise (or de-duplicate into) an alert; returns the alert id.
+
+    Alerts de-duplicate per asset and source, so a scanner hammering one decoy is one alert with a
+    count; test touches carry their test id so each test is confirmed individually.
+    """
+    asset = registry.get(touch.asset_id)
+    evidence = {k: v for k, v in {
+        "asset": asset.id, "kind": asset.kind, "placement": asset.placement, "owner": asset.owner,
+        "channel": touch.channel, "source_ip": touch.source_ip, "user_agent": (touch.user_agent or "")[:256] or None,
+        "path": (touch.path or "")[:512] or None, "method": touch.method, "identity": touch.identity,
+        "detail": touch.detail, "test_id": touch.test_id,
+    }.items() if v}
+    who = touch.source_ip or touch.identity or "unknown source"
+    dedup = f"deception:{asset.id}:{who}" + (f":test:{touch.test_id}" if touch.test else "")
+    result = alerts.raise_alert(AlertIn(
+        rule=RULE, source=SOURCE, severity=Severity(asset.severity), entity=asset.id,
+        summary=f"{'[test] ' if touch.test else ''}deceptive {asset.kind} {asset.id} touched by {who} "
+                f"via {touch.channel}",
+        evidence=evidence, dedup_key=dedup[:255], test=touch.test,
+    ))
+    registry.record_touch(asset.id, touch.channel, touch.test, result.alert.id, source_ip=touch.source_ip,
+                          user_agent=touch.user_agent, path=touch.path, identity=touch.identity)
+    return result.alert.id

@@ -1,0 +1,179 @@
+"""Beacon endpoint (`POST /api/v1/beacons`), canary URL hits, and deception metrics."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from intelsec.deception import beacons
+from intelsec.deception.honeytokens import check_test_token
+from intelsec.deception.noise import noise
+from intelsec.deception.registry import Registry
+from intelsec.deception.touches import Touch, raise_touch
+from intelsec.server.context import AppContext, get_context
+
+router = APIRouter()
+log = logging.getLogger("intelsec.deception")
+Ctx = Annotated[AppContext, Depends(get_context)]
+NOT_FOUND = {"detail": "Not Found"}  # what the app answers for any unknown path
+
+
+class KeyCache:
+    """Asset id -> watched keys, cached briefly so forged-beacon floods never reach the database."""
+
+    def __init__(self, registry: Registry, ttl: float = 5.0, max_entries: int = 10_000) -> None:
+        self.registry, self.ttl, self.max_entries = registry, ttl, max_entries
+        self._data: dict[str, tuple[float, list[str]]] = {}
+        self._lock = threading.Lock()
+
+    def keys(self, asset_id: str) -> list[str]:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._data.get(asset_id)
+            if hit and now - hit[0] < self.ttl:
+                return hit[1]
+        keys = [m.key for m in self.registry.watched(asset_id)]
+        with self._lock:
+            if len(self._data) >= self.max_entries:
+                self._data.clear()
+            self._data[asset_id] = (now, keys)
+        return keys
+
+
+class DeceptionState:
+    def __init__(self, ctx: AppContext) -> None:
+        self.registry = Registry(ctx.db, ctx.clock, ctx.workspace.state_dir)
+        self.keys = KeyCache(self.registry)
+        self.limiter = beacons.RateLimiter()
+        reg: CollectorRegistry = ctx.extras["registry"]
+        self.results = Counter("intelsec_deception_beacons", "Beacons received by result "
+                               "(alerted, limited, bad_signature, unknown_asset, stale, malformed)",
+                               ["result"], registry=reg)
+        reg.register(DeceptionCollector(self.registry))
+
+
+class DeceptionCollector(Collector):
+    """Hits, false-positive rate and MTTA per asset, read from the store at scrape time."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def collect(self) -> Iterator[Any]:
+        hits = GaugeMetricFamily("intelsec_deception_hits", "Touches counted per asset (all time)",
+                                 labels=["asset", "kind"])
+        fp_rate = GaugeMetricFamily("intelsec_deception_fp_rate", "False positives / triaged alerts, last 7 days",
+                                    labels=["asset"])
+        fps = GaugeMetricFamily("intelsec_deception_false_positives_week", "False positives in the last 7 days",
+                                labels=["asset"])
+        mtta = GaugeMetricFamily("intelsec_deception_mtta_seconds", "Mean time to acknowledge, last 7 days",
+                                 labels=["asset"])
+        try:
+            assets = self.registry.assets()
+            stats = noise(self.registry)
+            for a in assets:
+                hits.add_metric([a.id, a.kind], a.touch_count)
+                n = stats.get(a.id)
+                if n is None:
+                    continue
+                fps.add_metric([a.id], n.fp)
+                if n.fp_rate is not None:
+                    fp_rate.add_metric([a.id], n.fp_rate)
+                if n.mtta_seconds is not None:
+                    mtta.add_metric([a.id], n.mtta_seconds)
+        except Exception as exc:  # a scrape must not fail because the database blipped
+            log.warning("deception metrics unavailable: %s", type(exc).__name__)
+        yield from (hits, fp_rate, fps, mtta)
+
+
+def on_startup(ctx: AppContext) -> None:
+    state = DeceptionState(ctx)
+    ctx.extras["deception"] = state
+
+    def card(c: AppContext) -> list[tuple[str, Any]]:
+        assets = state.registry.assets()
+        return [("assets live", len(assets)), ("kinds", len({a.kind for a in assets})),
+                ("touches", sum(a.touch_count for a in assets))]
+
+    ctx.extras["console.deception"] = card
+
+
+def _state(ctx: AppContext) -> DeceptionState:
+    state = ctx.extras.get("deception")
+    if state is None:  # app used without its lifespan (e.g. some test clients)
+        on_startup(ctx)
+        state = ctx.extras["deception"]
+    return state  # type: ignore[no-any-return]
+
+
+def _touch(ctx: AppContext, state: DeceptionState, touch: Touch) -> str:
+    source = touch.source_ip or "unknown"
+    if not touch.test and not state.limiter.allow(touch.asset_id, source, ctx.clock.now().timestamp()):
+        state.registry.count_touch(touch.asset_id)
+        state.results.labels("limited").inc()
+        return "limited"
+    alert_id = raise_touch(state.registry, ctx.alerts, touch)
+    state.results.labels("alerted").inc()
+    return alert_id
+
+
+@router.post("/api/v1/beacons", status_code=202)
+async def post_beacon(request: Request, ctx: Ctx) -> JSONResponse:
+    """Receive a signed touch from a middleware, decoy server or nginx beacon."""
+    state = _state(ctx)
+    body = await request.body()
+    try:
+        if len(body) > 16384:
+            raise beacons.BadBeacon("malformed")
+        beacon = beacons.parse(body)
+        keys = state.keys.keys(beacon.asset)
+        beacons.verify(keys, body, request.headers.get(beacons.SIGNATURE_HEADER), beacon,
+                       ctx.clock.now().timestamp())
+    except beacons.BadBeacon as exc:
+        state.results.labels(exc.reason).inc()
+        status = 400 if exc.reason == "malformed" else 401
+        return JSONResponse({"detail": "bad beacon" if status == 400 else "invalid signature"}, status_code=status)
+    test = check_test_token(keys, beacon.asset, beacon.test_token, ctx.clock.now().timestamp())
+    touch = Touch(asset_id=beacon.asset, channel=beacon.channel, source_ip=beacon.source_ip or
+                  (request.client.host if request.client else None), user_agent=beacon.user_agent,
+                  path=beacon.path, method=beacon.method, identity=beacon.identity, test=test,
+                  test_id=beacon.nonce if test else None)
+    outcome = await _run(ctx, state, touch)
+    return JSONResponse({"status": "limited" if outcome == "limited" else "alerted",
+                         **({"alert_id": outcome} if outcome != "limited" else {})}, status_code=202)
+
+
+async def _run(ctx: AppContext, state: DeceptionState, touch: Touch) -> str:
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(_touch, ctx, state, touch)
+
+
+@router.get("/api/v1/beacons/u/{token}")
+async def canary_url_hit(token: str, request: Request, ctx: Ctx) -> JSONResponse:
+    """A canary URL was opened. Answers like any unknown path, whatever happened."""
+    state = _state(ctx)
+    from starlette.concurrency import run_in_threadpool
+
+    found = await run_in_threadpool(state.registry.watched, None, "canary_url", token[:255])
+    if found:
+        material = found[0]
+        test_header = request.headers.get(beacons.TEST_HEADER)
+        test = check_test_token([m.key for m in found], material.asset_id, test_header, ctx.clock.now().timestamp())
+        await _run(ctx, state, Touch(
+            asset_id=material.asset_id, channel="canary_url",
+            source_ip=request.client.host if request.client else None,
+            user_agent=request.headers.get("user-agent"), path=request.url.path, method=request.method,
+            test=test, test_id=test_header.partition(".")[0] + ":" + test_header[-12:] if test and test_header
+            else None))
+    else:
+        state.results.labels("unknown_asset").inc()
+    return JSONResponse(NOT_FOUND, status_code=404)
