@@ -177,3 +177,64 @@ def budget(workspace: WorkspaceOpt = None, database: DatabaseOpt = None, fmt: Fo
         print_table(rows, list(rows[0]) if rows else ["asset"], empty="no assets")
     if over:
         raise typer.Exit(1)
+
+
+def _write_secret_file(path: Path, text: str) -> None:
+    """Write deployment files that hold keys readable by the owner only."""
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(path, 0o600)
+
+
+@app.command("export")
+def export(out: Annotated[Path, typer.Option("--out", "-o", help="JSON file to write (mode 0600, holds keys).")],
+           service: Annotated[str | None, typer.Option(help="Only this service's canary routes.")] = None,
+           control_plane: Annotated[str | None, typer.Option(help="Beacon endpoint base URL.")] = None,
+           workspace: WorkspaceOpt = None, database: DatabaseOpt = None) -> None:
+    """Write a service's canary routes and beacon keys for the ASGI middleware.
+
+    \b
+    Example:
+      intelsec deception export --service payments -o /run/secrets/canaries.json
+    """
+    import json
+
+    from intelsec.deception.decoy import canaries_from_registry
+
+    env = _env(workspace, database)
+    canaries = canaries_from_registry(env.registry, env.cfg.routes(service))
+    doc = {"control_plane_url": control_plane or env.cfg.settings.control_plane_url,
+           "canaries": [c.__dict__ for c in canaries]}
+    _write_secret_file(out, json.dumps(doc, indent=2))
+    info(f"wrote {len(canaries)} canary routes to {out} (mode 0600)")
+
+
+@app.command("serve")
+def serve(host: Annotated[str, typer.Option(help="Listen address.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="Listen port.")] = 8081,
+          service: Annotated[str | None, typer.Option(help="Only this service's canary routes.")] = None,
+          control_plane: Annotated[str | None, typer.Option(help="Beacon endpoint base URL.")] = None,
+          workspace: WorkspaceOpt = None, database: DatabaseOpt = None) -> None:
+    """Host decoy routes for services behind a gateway (route the canary paths here).
+
+    \b
+    Example:
+      intelsec deception serve --port 8081 --service payments
+    """
+    import uvicorn
+
+    from intelsec.deception.client import BackgroundBeacons, BeaconClient
+    from intelsec.deception.decoy import canaries_from_registry, decoy_app
+
+    env = _env(workspace, database)
+    canaries = canaries_from_registry(env.registry, env.cfg.routes(service))
+    sender = BackgroundBeacons(BeaconClient(control_plane or env.cfg.settings.control_plane_url))
+    info(f"decoy server for {len(canaries)} canary routes on http://{host}:{port}")
+    try:
+        uvicorn.run(decoy_app(canaries, sender), host=host, port=port, log_level="warning", server_header=False)
+    finally:
+        sender.close()

@@ -62,7 +62,7 @@ def planted_values(secret: dict[str, str]) -> list[str]:
     return [v for k, v in secret.items() if k != "key"]
 
 
-def test_token(key: str, asset_id: str, ts: int) -> str:
+def make_test_token(key: str, asset_id: str, ts: int) -> str:
     """`<ts>.<hmac>` proving a touch is an authorised test of `asset_id`."""
     mac = hmac.new(key.encode(), f"test:{asset_id}:{ts}".encode(), hashlib.sha256).hexdigest()
     return f"{ts}.{mac}"
@@ -80,6 +80,6 @@ def check_test_token(keys: list[str], asset_id: str, token: str | None, now: flo
         return False
     ok = False
     for key in keys:
-        expected = test_token(key, asset_id, ts).partition(".")[2]
+        expected = make_test_token(key, asset_id, ts).partition(".")[2]
         ok |= hmac.compare_digest(expected, mac)
     return ok

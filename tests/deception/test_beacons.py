@@ -1,0 +1,112 @@
+"""Beacon endpoint on a real control plane: HMAC per asset, 401 counted, rate limit, canary URLs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from intelsec.deception.beacons import SIGNATURE_HEADER, TEST_HEADER, RateLimiter, encode
+from intelsec.deception.client import BeaconClient
+from intelsec.deception.honeytokens import make_test_token
+from intelsec.server.app import create_app
+from intelsec.store.models import Alert
+from tests.deception.conftest import Deployed
+from tests.deception.helpers import serve
+
+ROUTE = "payments-v2-export-settlements"
+
+
+@pytest.fixture
+def plane(deployed: Deployed) -> Iterator[str]:
+    with serve(create_app(deployed.ws, deployed.db, run_dispatcher=False)) as url:
+        yield url
+
+
+def _alerts(d: Deployed, **where: object) -> list[Alert]:
+    with d.db.session() as s:
+        return [a for a in s.query(Alert).all() if all(getattr(a, k) == v for k, v in where.items())]
+
+
+def test_signed_beacon_raises_alert_within_a_second(deployed: Deployed, plane: str) -> None:
+    key = deployed.registry.current(ROUTE).key
+    client = BeaconClient(plane)
+    start = time.monotonic()
+    resp = client.send(ROUTE, key, source_ip="203.0.113.7", path="/v2/export/settlements", method="GET",
+                       user_agent="curl/8.0", identity="spiffe://example.com/ns/prod/sa/scanner")
+    assert resp.status_code == 202 and resp.json()["status"] == "alerted"
+    alerts = _alerts(deployed, entity=ROUTE)
+    assert time.monotonic() - start < 5  # generous; the alert is written before the response
+    assert len(alerts) == 1 and alerts[0].test is False and alerts[0].source == "deception"
+    ev = alerts[0].evidence
+    assert ev["source_ip"] == "203.0.113.7" and ev["identity"].startswith("spiffe://")
+    assert key not in str(ev)
+    assert deployed.registry.get(ROUTE).touch_count == 1
+    assert 'intelsec_deception_hits{asset="payments-v2-export-settlements"' in httpx.get(plane + "/metrics").text
+
+
+def test_bad_signature_is_401_counted_and_never_alerts(deployed: Deployed, plane: str) -> None:
+    good = deployed.registry.current(ROUTE).key
+    forged = BeaconClient(plane)
+    for _ in range(20):
+        assert forged.send(ROUTE, "0" * 64, source_ip="198.51.100.1").status_code == 401
+    body, sig = encode(good, {"asset": ROUTE, "source_ip": "198.51.100.1"})
+    tampered = httpx.post(plane + "/api/v1/beacons", content=body + b" ", headers={SIGNATURE_HEADER: sig})
+    assert tampered.status_code == 401
+    assert httpx.post(plane + "/api/v1/beacons", content=body).status_code == 401  # unsigned
+    assert forged.send("no-such-asset", good).status_code == 401
+    stale, sig = encode(good, {"asset": ROUTE, "ts": int(time.time()) - 3600})
+    assert httpx.post(plane + "/api/v1/beacons", content=stale, headers={SIGNATURE_HEADER: sig}).status_code == 401
+    assert httpx.post(plane + "/api/v1/beacons", content=b"{not json").status_code == 400
+    assert _alerts(deployed) == []
+    metrics = httpx.get(plane + "/metrics").text
+    assert 'intelsec_deception_beacons_total{result="bad_signature"} 22.0' in metrics
+    assert 'intelsec_deception_beacons_total{result="stale"} 1.0' in metrics
+    assert 'intelsec_deception_beacons_total{result="unknown_asset"} 1.0' in metrics
+
+
+def test_flood_from_one_source_is_limited_but_counted(deployed: Deployed, plane: str) -> None:
+    key = deployed.registry.current(ROUTE).key
+    client = BeaconClient(plane)
+    statuses = [client.send(ROUTE, key, source_ip="192.0.2.50").json()["status"] for _ in range(30)]
+    assert statuses.count("alerted") == 3 and statuses.count("limited") == 27
+    assert client.send(ROUTE, key, source_ip="192.0.2.51").json()["status"] == "alerted"
+    alerts = _alerts(deployed, entity=ROUTE)
+    assert len(alerts) == 2  # one per source; repeats collapse into the count
+    assert sorted(a.count for a in alerts) == [1, 3]
+    assert deployed.registry.get(ROUTE).touch_count == 31
+
+
+def test_test_token_marks_test_alert_and_forged_token_does_not(deployed: Deployed, plane: str) -> None:
+    key = deployed.registry.current(ROUTE).key
+    client = BeaconClient(plane)
+    now = int(time.time())
+    for ip, signer in (("10.0.0.9", key), ("10.0.0.8", "f" * 64)):
+        assert client.send(ROUTE, key, source_ip=ip, test_token=make_test_token(signer, ROUTE, now)).status_code == 202
+    by_ip = {a.evidence["source_ip"]: a for a in _alerts(deployed, entity=ROUTE)}
+    assert by_ip["10.0.0.9"].test is True and by_ip["10.0.0.8"].test is False
+
+
+def test_canary_url_hit_alerts_and_looks_like_any_404(deployed: Deployed, plane: str) -> None:
+    m = deployed.registry.current("canary-url-breakglass")
+    url = m.secret["url"].replace("http://127.0.0.1:8080", plane)
+    hit = httpx.get(url, headers={"user-agent": "Mozilla/5.0"})
+    miss = httpx.get(plane + "/api/v1/beacons/u/not-a-token")
+    nowhere = httpx.get(plane + "/no/such/page")
+    assert hit.status_code == miss.status_code == nowhere.status_code == 404
+    assert hit.json() == miss.json() == nowhere.json()
+    alerts = _alerts(deployed, entity="canary-url-breakglass")
+    assert len(alerts) == 1 and alerts[0].evidence["user_agent"] == "Mozilla/5.0"
+    assert m.public not in alerts[0].summary
+    ts = int(time.time())
+    httpx.get(url, headers={TEST_HEADER: make_test_token(m.key, m.asset_id, ts)})
+    assert any(a.test for a in _alerts(deployed, entity="canary-url-breakglass"))
+
+
+def test_rate_limiter_refills_over_time() -> None:
+    rl = RateLimiter(per_minute=6, burst=2)
+    assert [rl.allow("a", "s", 0.0) for _ in range(3)] == [True, True, False]
+    assert rl.allow("a", "other", 0.0)
+    assert rl.allow("a", "s", 10.0) and not rl.allow("a", "s", 10.0)
