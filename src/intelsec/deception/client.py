@@ -87,7 +87,12 @@ class BackgroundBeacons:
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until queued beacons were attempted (tests, shutdown)."""
         done = threading.Event()
-        threading.Thread(target=lambda: (self._queue.join(), done.set()), daemon=True).start()
+
+        def wait() -> None:
+            self._queue.join()
+            done.set()
+
+        threading.Thread(target=wait, daemon=True).start()
         done.wait(timeout)
 
     def close(self) -> None:
