@@ -1,0 +1,134 @@
+"""Candidate engines: which detectors may match on which line of a block of lines.
+
+The scanner runs each detector's Python regex and validator only on the (line, detector) pairs an
+engine proposes. `HyperscanEngine` compiles every pattern in hyperscan's prefilter mode (a
+superset of the regex: it never misses a line the regex matches) and scans a whole block at
+once; `ReEngine` asks each regex directly, line by line. Findings are therefore identical, and
+hyperscan only decides how much work is skipped.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import numpy as np
+
+from intelsec.privacy.dlp.detectors import Detector
+
+Candidates = list[tuple[int, list[int]]]  # (line index in block, detector indexes), by line
+
+
+def line_bounds(buf: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive, without the newline) byte offsets of each line in `buf`."""
+    nl = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+    ends = nl if buf.endswith(b"\n") or not buf else np.append(nl, len(buf))
+    starts = np.concatenate(([0], nl[: len(ends) - 1] + 1)) if len(ends) else np.zeros(0, dtype=np.int64)
+    return starts.astype(np.int64), ends.astype(np.int64)
+
+
+class CandidateEngine(ABC):
+    name: str
+
+    def __init__(self, detectors: Sequence[Detector]) -> None:
+        self.detectors = list(detectors)
+
+    @abstractmethod
+    def candidates(self, buf: bytes, starts: np.ndarray, ends: np.ndarray) -> Candidates:
+        """Lines of `buf` (bounded by `starts`/`ends`) and the detectors worth running on each."""
+
+
+class ReEngine(CandidateEngine):
+    """Pure-Python fallback: search every detector regex on every line."""
+
+    name = "re"
+
+    def candidates(self, buf: bytes, starts: np.ndarray, ends: np.ndarray) -> Candidates:
+        out: Candidates = []
+        regexes = [d.regex for d in self.detectors]
+        for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+            text = buf[s:e].decode("utf-8", "surrogateescape")
+            hit = [j for j, rx in enumerate(regexes) if rx.search(text)]
+            if hit:
+                out.append((i, hit))
+        return out
+
+
+def _hs_friendly(pattern: str) -> bool:
+    """Patterns hyperscan sees over bytes exactly as `re` sees them over text (ASCII, no \\A/\\Z)."""
+    return pattern.isascii() and not any(tok in pattern for tok in ("\\A", "\\Z", "\\z", "\\G"))
+
+
+class HyperscanEngine(CandidateEngine):
+    """One hyperscan database over all patterns in prefilter mode; the rest fall back to `re`."""
+
+    name = "hyperscan"
+
+    def __init__(self, detectors: Sequence[Detector]) -> None:
+        import hyperscan
+
+        super().__init__(detectors)
+        self._hs = hyperscan
+        flags = hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_MULTILINE
+        ok: list[int] = []
+        for i, d in enumerate(self.detectors):
+            if d.builtin or (_hs_friendly(d.pattern) and self._compiles(d, flags)):
+                ok.append(i)
+        self.always = [i for i in range(len(self.detectors)) if i not in set(ok)]
+        self._fallback = ReEngine([self.detectors[i] for i in self.always]) if self.always else None
+        self._db = None
+        if ok:
+            self._db = hyperscan.Database()
+            self._db.compile(expressions=[self._expr(self.detectors[i]) for i in ok], ids=ok,
+                             flags=[flags | self._case(self.detectors[i]) for i in ok])
+
+    @staticmethod
+    def _expr(d: Detector) -> bytes:
+        return d.pattern.encode("ascii")
+
+    def _case(self, d: Detector) -> int:
+        import re
+
+        return self._hs.HS_FLAG_CASELESS if d.flags & re.IGNORECASE else 0
+
+    def _compiles(self, d: Detector, flags: int) -> bool:
+        db = self._hs.Database()
+        try:
+            db.compile(expressions=[self._expr(d)], ids=[0], flags=[flags | self._case(d)])
+        except self._hs.error:
+            return False
+        return True
+
+    def candidates(self, buf: bytes, starts: np.ndarray, ends: np.ndarray) -> Candidates:
+        ids: list[int] = []
+        tos: list[int] = []
+        if self._db is not None and buf:
+            def on_match(id_: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+                ids.append(id_)
+                tos.append(to)
+
+            self._db.scan(buf, match_event_handler=on_match)
+        merged: dict[int, set[int]] = {}
+        if ids:
+            nd = len(self.detectors)
+            lines = np.searchsorted(ends, np.asarray(tos, dtype=np.int64) - 1, side="left")
+            keys = np.unique(lines * nd + np.asarray(ids, dtype=np.int64))
+            for line, det in zip((keys // nd).tolist(), (keys % nd).tolist(), strict=True):
+                if line < len(ends):
+                    merged.setdefault(line, set()).add(det)
+        if self._fallback is not None:
+            for line, hit in self._fallback.candidates(buf, starts, ends):
+                merged.setdefault(line, set()).update(self.always[j] for j in hit)
+        return [(line, sorted(merged[line])) for line in sorted(merged)]
+
+
+def make_engine(detectors: Sequence[Detector], name: str = "auto") -> CandidateEngine:
+    """`auto` picks hyperscan when it imports, else the `re` fallback."""
+    if name == "re":
+        return ReEngine(detectors)
+    try:
+        return HyperscanEngine(detectors)
+    except ImportError:
+        if name == "hyperscan":
+            raise
+        return ReEngine(detectors)
