@@ -238,3 +238,34 @@ def serve(host: Annotated[str, typer.Option(help="Listen address.")] = "127.0.0.
         uvicorn.run(decoy_app(canaries, sender), host=host, port=port, log_level="warning", server_header=False)
     finally:
         sender.close()
+
+
+@app.command("nginx-config")
+def nginx_config(out_dir: Annotated[Path, typer.Option("--out", "-o", help="Directory for the generated files.")],
+                 service: Annotated[str | None, typer.Option(help="Only this service's canary routes.")] = None,
+                 upstream: Annotated[str | None, typer.Option(help="proxy_pass target of the service, so canary "
+                                                              "routes answer with the upstream's own 404.")] = None,
+                 control_plane: Annotated[str | None, typer.Option(help="Beacon endpoint base URL (http://).")] = None,
+                 workspace: WorkspaceOpt = None, database: DatabaseOpt = None) -> None:
+    """Generate nginx + Lua config (service_beacon.lua) for canary routes behind nginx/OpenResty.
+
+    \b
+    Examples:
+      intelsec deception nginx-config --service payments -o /etc/nginx/intelsec
+      intelsec deception nginx-config --service payments --upstream http://payments -o out/
+    \b
+    Then: `include .../intelsec-beacon-http.conf;` in http {} and
+    `include .../intelsec-canaries.conf;` in the service's server {}.
+    """
+    from intelsec.deception.decoy import canaries_from_registry
+    from intelsec.deception.nginx import write_bundle
+    from intelsec.errors import InputError
+
+    env = _env(workspace, database)
+    canaries = canaries_from_registry(env.registry, env.cfg.routes(service))
+    try:
+        files = write_bundle(out_dir, control_plane or env.cfg.settings.control_plane_url, canaries, upstream)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    for f in files:
+        info(f"wrote {f}")
