@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -220,3 +222,98 @@ def verify_jwt(
         except OSError as exc:
             raise InputError(f"{token[1:]}: cannot read: {exc.strerror}") from None
     _emit_verdict(verify_jwt_svid(token, load_bundle(bundle, trust_domain), audience, utcnow(), trust_domain))
+
+
+def _source(cert: Path | None, key: Path | None, bundles: list[Path] | None, socket: str | None):  # type: ignore[no-untyped-def]
+    if socket:
+        from intelsec.identity.workload import WorkloadApiSource
+
+        return WorkloadApiSource(socket)
+    if cert is None or key is None or not bundles:
+        raise InputError("give --cert, --key and --bundle, or --socket for the Workload API")
+    from intelsec.identity.sources import FileSource
+
+    return FileSource(cert, key, bundles)
+
+
+def _serve_forever(handler, context, listen: str, metrics_listen: str | None, registry) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+    import signal
+
+    from intelsec.identity.sidecar import parse_addr, serve_until
+    from intelsec.output import info
+
+    if metrics_listen:
+        from prometheus_client import start_http_server
+
+        start_http_server(parse_addr(metrics_listen)[1], parse_addr(metrics_listen)[0], registry=registry)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve_until(handler, context, listen, stop, lambda a: info(f"listening on {a[0]}:{a[1]}"))
+
+    asyncio.run(main())
+
+
+def _plain() -> None:
+    return None
+
+
+@app.command("sidecar")
+def sidecar(
+    listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on")],
+    upstream: Annotated[str, typer.Option("--upstream", help="Where to forward: HOST:PORT or URL")],
+    mode: Annotated[str, typer.Option("--mode", help="enforce (refuse) or shadow (log only)")] = "enforce",
+    direction: Annotated[str, typer.Option("--direction", help="inbound (mTLS in) or outbound (mTLS out)")] = "inbound",
+    cert: Annotated[Path | None, typer.Option("--cert", help="SVID chain PEM (file source)")] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="SVID key PEM (file source)")] = None,
+    bundle: Annotated[list[Path] | None, typer.Option("--bundle", help="Trust bundle, one per trust domain")] = None,
+    socket: Annotated[str | None, typer.Option("--socket", help="Workload API socket (instead of files)")] = None,
+    server_id: Annotated[str | None, typer.Option("--server-id", help="Outbound: required server SPIFFE ID")] = None,
+    audience: Annotated[str | None, typer.Option("--audience", help="Inbound: this service's JWT audience")] = None,
+    metrics: Annotated[str | None, typer.Option("--metrics", help="HOST:PORT for Prometheus /metrics")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Run the mTLS sidecar. Inbound: verify the caller's SVID, ask policies/identity.rego, forward with
+    x-spiffe-id headers or refuse with 403. Outbound: plain HTTP in, mTLS out checking the server's ID.
+
+    \b
+    Examples:
+      intelsec identity sidecar --listen 0.0.0.0:8443 --upstream 127.0.0.1:8080 \\
+          --cert svid/svid.pem --key svid/svid.key --bundle svid/bundle.pem --mode shadow
+      intelsec identity sidecar --direction outbound --listen 127.0.0.1:15001 \\
+          --upstream https://ledger.prod:8443 --server-id spiffe://example.com/ns/prod/sa/ledger \\
+          --socket /run/spire/agent.sock
+    """
+    from prometheus_client import CollectorRegistry
+
+    from intelsec.identity.sidecar import InboundSidecar, OutboundSidecar, SidecarMetrics, rego_decider
+    from intelsec.identity.spiffeid import InvalidSpiffeId, parse_spiffe_id
+    from intelsec.identity.tlsconfig import expect_id
+
+    check_format(mode, ("enforce", "shadow"))
+    check_format(direction, ("inbound", "outbound"))
+    source = _source(cert, key, bundle, socket)
+    source.material()  # fail fast on unreadable files or an unreachable agent
+    registry = CollectorRegistry()
+    m = SidecarMetrics(registry)
+    if direction == "inbound":
+        from intelsec.policy.workspace import engine_for_workspace
+
+        engine = engine_for_workspace(open_workspace(workspace))
+        inbound = InboundSidecar(source, upstream, rego_decider(engine), m, mode, audience)  # type: ignore[arg-type]
+        handler: InboundSidecar | OutboundSidecar = inbound
+        context: Callable[[], ssl.SSLContext | None] = inbound.context
+    else:
+        if server_id is not None:
+            try:
+                parse_spiffe_id(server_id)
+            except InvalidSpiffeId as exc:
+                raise InputError(f"--server-id: {exc}") from None
+        handler = OutboundSidecar(source, upstream, expect_id(server_id, None if server_id else
+                                                              source.material().spiffe_id.split("/")[2]), m)
+        context = _plain  # plain HTTP on the local side
+    _serve_forever(handler, context, listen, metrics, registry)

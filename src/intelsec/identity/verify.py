@@ -135,9 +135,19 @@ def _check_chain(chain: Sequence[x509.Certificate], roots: list[x509.Certificate
     chk.fail("chain_too_long", f"certificate chain is longer than {MAX_CHAIN}")
 
 
+def _tls_chain_ok(leaf: x509.Certificate, td: str, bundles: Mapping[str, TrustBundle] | TrustBundle) -> bool:
+    """With only the leaf of a TLS-verified chain: accept unless a root of another trust domain signed it."""
+    all_bundles = [bundles] if isinstance(bundles, TrustBundle) else list(bundles.values())
+    return not any(_issued_by(leaf, r) for b in all_bundles if b.trust_domain != td for r in b.x509_roots)
+
+
 def verify_x509_svid(chain: Sequence[x509.Certificate], bundles: Mapping[str, TrustBundle] | TrustBundle,
-                     now: datetime, trust_domain: str | None = None) -> Verdict:
-    """Check a presented chain (leaf first) against bundles keyed by trust domain."""
+                     now: datetime, trust_domain: str | None = None, tls_verified: bool = False) -> Verdict:
+    """Check a presented chain (leaf first) against bundles keyed by trust domain.
+
+    `tls_verified`: the TLS stack already built the path to a bundle root but handed over only the
+    leaf; the chain check then only guards the trust-domain binding it can still see.
+    """
     chk = _Check()
     if not chain:
         chk.fail("no_certificate", "no certificate presented")
@@ -152,6 +162,10 @@ def verify_x509_svid(chain: Sequence[x509.Certificate], bundles: Mapping[str, Tr
         bundle = _bundle_for(bundles, sid.trust_domain)
         if bundle is None or not bundle.x509_roots:
             chk.fail("no_bundle", f"no trust bundle for trust domain {sid.trust_domain}")
+        elif tls_verified and len(chain) == 1 and not any(_issued_by(leaf, r) for r in bundle.x509_roots):
+            if not _tls_chain_ok(leaf, sid.trust_domain, bundles):
+                chk.fail("untrusted_chain", f"certificate chain does not lead to a root of trust domain "
+                         f"{sid.trust_domain}")
         else:
             _check_chain(chain, bundle.x509_roots, sid.trust_domain, now, chk)
     return Verdict(valid=not chk.reasons, spiffe_id=str(sid) if sid else None,

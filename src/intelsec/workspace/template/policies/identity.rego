@@ -1,4 +1,10 @@
 # Rejects callers that are not attested: no SPIFFE identity, or one from a foreign trust domain.
+# Input (from `intelsec identity sidecar`):
+#   peer.svid        {spiffe_id, trust_domain, path, uri_sans, dns_sans} or null when unattested
+#   peer.verify_errors  why the presented certificate is not a valid X.509-SVID
+#   request          {method, path}
+#   jwt              {valid, spiffe_id, audience, reasons} when a JWT-SVID was presented, else null
+#   destination      {spiffe_id, audience} of the service behind the sidecar
 package identity
 
 # The trust domain comes from intelsec.yaml (data.workspace.config.trust_domain).
@@ -13,6 +19,36 @@ deny contains "Missing SPIFFE identity" if input.peer.svid == null
 deny contains msg if {
 	input.peer.svid.trust_domain != trust_domain
 	msg := sprintf("Invalid trust domain %v (expected %v)", [input.peer.svid.trust_domain, trust_domain])
+}
+
+# Why the certificate is not an SVID (two URI SANs, a CA certificate, expired...).
+deny contains sprintf("Invalid X.509-SVID: %v", [reason]) if {
+	some reason in input.peer.verify_errors
+}
+
+# Cert SAN check: the SVID's only URI SAN is its SPIFFE ID.
+deny contains "Certificate URI SAN does not match its SPIFFE ID" if {
+	input.peer.svid.uri_sans
+	input.peer.svid.uri_sans != [input.peer.svid.spiffe_id]
+}
+
+# Audience binding: a JWT-SVID sent along must be valid, name this service, and match the mTLS peer.
+deny contains sprintf("Invalid JWT-SVID: %v", [concat("; ", input.jwt.reasons)]) if {
+	input.jwt
+	not input.jwt.valid
+}
+
+deny contains msg if {
+	input.jwt.valid
+	input.destination.audience
+	not input.destination.audience in input.jwt.audience
+	msg := sprintf("JWT-SVID audience %v does not include %v", [input.jwt.audience, input.destination.audience])
+}
+
+deny contains "JWT-SVID subject differs from the mTLS peer" if {
+	input.jwt.valid
+	input.peer.svid.spiffe_id
+	input.jwt.spiffe_id != input.peer.svid.spiffe_id
 }
 
 default allow := false

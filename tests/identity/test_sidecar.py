@@ -1,0 +1,207 @@
+"""The mTLS sidecar with real TLS on 127.0.0.1: handshake rules, Rego decisions, shadow mode, outbound."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from prometheus_client import CollectorRegistry
+
+from intelsec.config import Workspace
+from intelsec.identity.ca import LocalCA, write_svid
+from intelsec.identity.keystore import new_key
+from intelsec.identity.sidecar import InboundSidecar, OutboundSidecar, SidecarMetrics, rego_decider
+from intelsec.identity.sources import FileSource
+from intelsec.identity.tlsconfig import Material, client_context, expect_id
+from intelsec.policy.workspace import engine_for_workspace
+from tests.identity.netutil import LoopThread, echo, start_server
+
+API = "spiffe://example.com/ns/prod/sa/api-gw"
+PAY = "spiffe://example.com/ns/prod/sa/payments"
+
+
+@dataclass
+class Env:
+    lt: LoopThread
+    ca: LocalCA
+    other: LocalCA
+    tmp: Path
+    upstream: str
+    registry: CollectorRegistry
+    workspace: Workspace
+
+    def svid_files(self, ca: LocalCA, sid: str, name: str) -> dict[str, str]:
+        return write_svid(ca.issue_x509(sid, timedelta(hours=1)), ca.bundle(), self.tmp / name)
+
+    def material(self, ca: LocalCA, sid: str) -> Material:
+        svid = ca.issue_x509(sid)
+        return Material(sid, svid.chain_pem(), svid.key_pem(), {"example.com": self.ca.bundle(),
+                                                                "other.org": self.other.bundle()})
+
+    def sidecar(self, mode: str = "enforce", audience: str | None = None) -> str:
+        files = self.svid_files(self.ca, PAY, "payments")
+        (self.tmp / "other-bundle.pem").write_bytes(self.other.bundle().pem())
+        source = FileSource(Path(files["cert"]), Path(files["key"]),
+                            [self.ca.directory / "bundle.json", self.tmp / "other-bundle.pem"])
+        handler = InboundSidecar(source, self.upstream, rego_decider(engine_for_workspace(self.workspace)),
+                                 SidecarMetrics(self.registry), mode, audience)  # type: ignore[arg-type]
+        return start_server(self.lt, handler, handler.context)[1]
+
+    def client(self, material: Material | None, server_id: str | None = PAY) -> httpx.Client:
+        if material is None:  # trusts the server but presents no certificate
+            ctx = ssl.create_default_context(cadata=self.ca.bundle().pem().decode())
+            ctx.check_hostname = False
+            return httpx.Client(verify=ctx, timeout=10)
+        return httpx.Client(verify=client_context(material, expect_id(server_id)), timeout=10)
+
+    def count(self, direction: str, outcome: str, mode: str = "enforce") -> float:
+        v = self.registry.get_sample_value("intelsec_identity_sidecar_requests_total",
+                                           {"direction": direction, "outcome": outcome, "mode": mode})
+        return v or 0.0
+
+
+@pytest.fixture
+def env(tmp_path: Path, workspace_dir: Path) -> Iterator[Env]:
+    lt = LoopThread()
+    ca = LocalCA.init(tmp_path / "ca", "example.com", intermediate=True)
+    other = LocalCA.init(tmp_path / "other", "other.org")
+    _, upstream = start_server(lt, echo)
+    yield Env(lt, ca, other, tmp_path, upstream, CollectorRegistry(), Workspace.load(workspace_dir))
+    lt.stop()
+
+
+def test_attested_caller_is_forwarded_with_identity_headers(env: Env) -> None:
+    addr = env.sidecar()
+    with env.client(env.material(env.ca, API)) as c:
+        r = c.post(f"https://{addr}/v1/pay?x=1", content=b"hello", headers={"x-spiffe-id": "spiffe://example.com/admin"})
+        assert r.status_code == 200, r.text
+        seen = r.json()
+        assert seen["path"] == "/v1/pay?x=1" and seen["body"] == "hello"
+        assert seen["headers"]["x-spiffe-id"] == API  # the spoofed header was replaced
+        assert seen["headers"]["x-intelsec-attested"] == "true"
+        assert c.get(f"https://{addr}/again").status_code == 200  # keep-alive connection reused
+    assert env.count("inbound", "attested") == 2
+
+
+def test_no_client_certificate_fails_the_handshake(env: Env) -> None:
+    addr = env.sidecar()
+    with env.client(None) as c, pytest.raises(httpx.HTTPError):
+        c.get(f"https://{addr}/")
+
+
+def test_certificate_from_unknown_ca_fails_the_handshake(env: Env, tmp_path: Path) -> None:
+    addr = env.sidecar()
+    stranger = LocalCA.init(tmp_path / "stranger", "example.com")
+    m = env.material(stranger, API)
+    with env.client(m) as c, pytest.raises(httpx.HTTPError):
+        c.get(f"https://{addr}/")
+
+
+def test_foreign_trust_domain_is_refused_by_policy(env: Env) -> None:
+    addr = env.sidecar()
+    with env.client(env.material(env.other, "spiffe://other.org/ns/x")) as c:
+        r = c.get(f"https://{addr}/v1/pay")
+    assert r.status_code == 403
+    assert any(m.startswith("Invalid trust domain other.org") for m in r.json()["reasons"])
+    assert env.count("inbound", "denied") == 1 and env.count("inbound", "attested") == 0
+
+
+def test_not_an_svid_is_unattested(env: Env) -> None:
+    """Signed by the trusted CA but with two URI SANs: TLS accepts it, the SVID rules do not."""
+    addr = env.sidecar()
+    key = new_key()
+    signer, signer_key = env.ca._signer()
+    now = env.ca.clock.now()
+    subject = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "two-sans")])
+    leaf = (x509.CertificateBuilder().subject_name(subject).issuer_name(signer.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=1)).not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(API),
+                                                        x509.UniformResourceIdentifier(PAY)]), critical=False)
+            .sign(signer_key, hashes.SHA256()))
+    from cryptography.hazmat.primitives import serialization
+
+    from intelsec.identity.keystore import key_pem
+    chain = leaf.public_bytes(serialization.Encoding.PEM) + signer.public_bytes(serialization.Encoding.PEM)
+    m = Material(API, chain, key_pem(key), {"example.com": env.ca.bundle()})
+    with env.client(m) as c:
+        r = c.get(f"https://{addr}/")
+    assert r.status_code == 403
+    reasons = r.json()["reasons"]
+    assert "Missing SPIFFE identity" in reasons
+    assert any("2 URI SANs" in x for x in reasons)
+    assert env.count("inbound", "unattested") == 1
+    assert env.registry.get_sample_value("intelsec_identity_svid_rejections_total",
+                                         {"kind": "x509", "code": "uri_san_count"}) == 1
+
+
+def test_shadow_mode_logs_and_forwards(env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    addr = env.sidecar(mode="shadow")
+    with caplog.at_level(logging.WARNING, logger="intelsec.identity.sidecar"), \
+            env.client(env.material(env.other, "spiffe://other.org/ns/x")) as c:
+        r = c.get(f"https://{addr}/v1/pay")
+    assert r.status_code == 200 and r.json()["headers"]["x-spiffe-id"] == "spiffe://other.org/ns/x"
+    assert any("would deny" in rec.getMessage() and "Invalid trust domain" in rec.getMessage()
+               for rec in caplog.records)
+    assert env.count("inbound", "denied", "shadow") == 1
+
+
+def test_jwt_svid_audience_checked(env: Env) -> None:
+    addr = env.sidecar(audience="payments")
+    good = env.ca.issue_jwt(API, ["payments"])
+    wrong = env.ca.issue_jwt(API, ["ledger"])
+    with env.client(env.material(env.ca, API)) as c:
+        assert c.get(f"https://{addr}/", headers={"authorization": f"Bearer {good}"}).status_code == 200
+        r = c.get(f"https://{addr}/", headers={"authorization": f"Bearer {wrong}"})
+        assert r.status_code == 403 and any("audience" in x for x in r.json()["reasons"])
+        r = c.get(f"https://{addr}/", headers={"authorization": "Bearer eyJhbGciOiJub25lIn0.e30."})
+        assert r.status_code == 403 and any("Invalid JWT-SVID" in x for x in r.json()["reasons"])
+
+
+def test_client_refuses_server_with_unexpected_id(env: Env) -> None:
+    addr = env.sidecar()
+    with env.client(env.material(env.ca, API), server_id="spiffe://example.com/ns/prod/sa/ledger") as c, \
+            pytest.raises(httpx.ConnectError, match="SPIFFE peer check failed"):
+        c.get(f"https://{addr}/")
+
+
+def test_outbound_sidecar_end_to_end(env: Env) -> None:
+    inbound = env.sidecar()
+    metrics = SidecarMetrics(CollectorRegistry())
+    m = env.material(env.ca, API)
+
+    class Static:
+        def material(self) -> Material:
+            return m
+
+    good = OutboundSidecar(Static(), f"https://{inbound}", expect_id(PAY), metrics)
+    _, good_addr = start_server(env.lt, good)
+    r = httpx.get(f"http://{good_addr}/v1/pay", timeout=10)
+    assert r.status_code == 200 and r.json()["headers"]["x-spiffe-id"] == API
+    bad = OutboundSidecar(Static(), f"https://{inbound}", expect_id("spiffe://example.com/ns/prod/sa/ledger"), metrics)
+    _, bad_addr = start_server(env.lt, bad)
+    r = httpx.get(f"http://{bad_addr}/v1/pay", timeout=10)
+    assert r.status_code == 502 and "SPIFFE peer check failed" in r.json()["reason"]
+
+
+def test_rotated_svid_files_are_served_without_restart(env: Env) -> None:
+    files = env.svid_files(env.ca, PAY, "rot")
+    source = FileSource(Path(files["cert"]), Path(files["key"]), [Path(files["bundle"])])
+    first = source.material()
+    import os
+    import time
+    time.sleep(0.01)
+    write_svid(env.ca.issue_x509(PAY), env.ca.bundle(), env.tmp / "rot")
+    os.utime(files["cert"], ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    source._checked = 0.0
+    second = source.material()
+    assert second.version == first.version + 1 and second.chain_pem != first.chain_pem
