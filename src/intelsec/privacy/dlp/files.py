@@ -112,9 +112,11 @@ class FileScanner:
         st = self.stats
         line_no, carry, skipping, first = 1, b"", False, True
         bad: list[int] = []
+        # gzip raises only when it reaches a damaged spot: small reads keep what came before it
+        size = min(self.block_size, 1 << 16) if isinstance(fh, gzip.GzipFile) else self.block_size
         try:
             while True:
-                data = fh.read(self.block_size)
+                data = fh.read(size)
                 if first:
                     first = False
                     if b"\x00" in data[:8192]:
