@@ -125,3 +125,47 @@ def severity_from_score(score: float) -> str:
     if score > 0:
         return "low"
     return "unknown"
+
+
+@dataclass(slots=True)
+class Vulnerability:
+    """One vulnerability of one installed package, merged across scanners and aliases."""
+
+    id: str
+    aliases: list[str]
+    package: str
+    version: str
+    ecosystem: str
+    purl: str | None
+    severity: str
+    cvss: Cvss | None
+    cwes: list[str]
+    fixed_versions: list[str]
+    fix_states: list[str]
+    references: list[str]
+    title: str | None
+    sources: list[str]
+    elements: list[str]
+    epss: float | None = None
+    epss_percentile: float | None = None
+    kev: bool = False
+    kev_entry: dict[str, Any] | None = None
+    risk: float = 0.0
+    direct: bool | None = None
+    via: list[str] = field(default_factory=list)
+    suppressed: bool = False
+
+    @property
+    def ids(self) -> list[str]:
+        return [self.id, *self.aliases]
+
+    def to_json(self) -> dict[str, Any]:
+        """The public shape of `sbom triage --format json` (kept exactly as documented)."""
+        return {
+            "id": self.id, "aliases": self.aliases, "package": self.package, "version": self.version,
+            "purl": self.purl, "ecosystem": self.ecosystem, "severity": self.severity,
+            "cvss": None if self.cvss is None else {"score": self.cvss.score, "vector": self.cvss.vector,
+                                                     "version": self.cvss.version},
+            "epss": self.epss, "kev": self.kev, "fixed_versions": self.fixed_versions, "risk": self.risk,
+            "sources": self.sources,
+        }

@@ -33,18 +33,14 @@ class OsvScannerReader(Reader):
                     continue
                 pkg = make_package(p["name"], str(p.get("version") or ""), p.get("purl"), p.get("ecosystem"),
                                    locations=[src] if src else [])
-                groups = [set(as_list(as_dict(g).get("ids"))) for g in as_list(rp.get("groups"))]
                 for k, rv in enumerate(as_list(rp.get("vulnerabilities"))):
                     v = as_dict(rv)
                     vid = v.get("id")
                     if not isinstance(vid, str):
                         doc.problems.append(Problem(path, f"{where}.vulnerabilities[{k}]", "vulnerability without id"))
                         continue
-                    aliases = {a for a in as_list(v.get("aliases")) if isinstance(a, str)}
-                    for g in groups:
-                        if vid in g:
-                            aliases |= {a for a in g if isinstance(a, str)}
-                    aliases.discard(vid)
+                    # `aliases` only: osv-scanner `groups` also join merely related advisories
+                    aliases = set(strs(v.get("aliases"))) - {vid}
                     doc.findings.append(Finding(
                         vuln_id=vid, package=pkg.name, version=pkg.version, ecosystem=pkg.ecosystem, purl=pkg.purl,
                         source="osv-scanner", aliases=sorted(aliases), severity=_severity(v),

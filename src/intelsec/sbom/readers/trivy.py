@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from intelsec.sbom.models import Document, Finding, Problem, severity_of
-from intelsec.sbom.readers.common import as_dict, as_list, make_package, scored, split_versions
+from intelsec.sbom.readers.common import as_dict, as_list, make_package, scored, split_versions, strs
 from intelsec.sbom.readers.interface import Reader
 
 
@@ -45,12 +45,12 @@ class TrivyReader(Reader):
                                    as_dict(v.get("PkgIdentifier")).get("PURL"), rtype)
                 vectors = [vec for c in map(as_dict, as_dict(v.get("CVSS")).values())
                            for vec in (c.get("V40Vector"), c.get("V3Vector"), c.get("V2Vector"))]
-                refs = [r for r in as_list(v.get("References")) if isinstance(r, str)]
+                refs = [r for r in as_list(v.get("References")) if isinstance(r, str)] + strs(v.get("VendorIDs"))
                 if isinstance(v.get("PrimaryURL"), str):
                     refs.insert(0, v["PrimaryURL"])
                 doc.findings.append(Finding(
                     vuln_id=vid, package=pkg.name, version=pkg.version, ecosystem=pkg.ecosystem, purl=pkg.purl,
-                    source="trivy", aliases=[a for a in as_list(v.get("VendorIDs")) if isinstance(a, str)],
+                    source="trivy",  # VendorIDs (RHSA, DSA...) cover several CVEs: references, not aliases
                     severity=severity_of(v.get("Severity")), cvss=scored(vectors),
                     cwes=[c for c in as_list(v.get("CweIDs")) if isinstance(c, str)],
                     fixed_versions=split_versions(v.get("FixedVersion")), fix_state=v.get("Status"),
