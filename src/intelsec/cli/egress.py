@@ -201,3 +201,123 @@ def exceptions(
             typer.echo(f"budget {b.namespace}: {b.active}/{b.budget}{' EXCEEDED' if b.exceeded else ''}")
     if expired or any(b.exceeded for b in budgets):
         raise typer.Exit(1)
+
+
+def _listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise InputError(f"--listen must be HOST:PORT, got {value!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+@app.command("proxy")
+def proxy(
+    listen: Annotated[str, typer.Option("--listen", help="Address to listen on")] = "127.0.0.1:3128",
+    workspace: WorkspaceOpt = None,
+    database: DatabaseOpt = None,
+    env: EnvOpt = None,
+    flow_log: Annotated[
+        Path | None, typer.Option("--flow-log", help="JSONL flow log (default .intelsec/egress/proxy-flows.jsonl)")
+    ] = None,
+    metrics_listen: Annotated[
+        str | None, typer.Option("--metrics-listen", help="Serve Prometheus /metrics on HOST:PORT")
+    ] = None,
+    max_connections: Annotated[int, typer.Option(min=1, help="Concurrent client connections before 503")] = 1024,
+    connect_timeout: Annotated[float, typer.Option(min=0.1, help="Upstream resolve+connect timeout, seconds")] = 10.0,
+    idle_timeout: Annotated[float, typer.Option(min=0.1, help="Idle timeout of a tunnel or response, seconds")] = 60.0,
+    grace: Annotated[float, typer.Option(min=0, help="Seconds open connections get on shutdown")] = 10.0,
+    alerts: AlertsOpt = True,
+) -> None:
+    """Run the enforcing egress forward proxy (CONNECT and plain HTTP) until SIGINT/SIGTERM.
+
+    Clients are mapped to namespaces by Proxy-Authorization identity or source CIDR
+    (egress/enforcement.yaml); blocked requests get 403 with the reasons.
+
+    \b
+    Examples:
+      intelsec egress proxy --listen 127.0.0.1:3128 --env staging
+      intelsec egress proxy --env prod --metrics-listen 127.0.0.1:9464
+      curl -x http://127.0.0.1:3128 https://pypi.org/simple/
+    """
+    import asyncio
+    import signal
+    import threading
+
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from intelsec.egress import alerting
+    from intelsec.egress.decide import EgressDecider
+    from intelsec.egress.metrics import EgressMetrics
+    from intelsec.egress.proxy import ClientMap, EgressProxy, FlowLog, ProxySettings
+
+    ws = open_workspace(workspace)
+    host, port = _listen(listen)
+    decider = EgressDecider(ws, env=env)
+    registry = CollectorRegistry()
+    metrics = EgressMetrics(registry)
+    if metrics_listen:
+        mhost, mport = _listen(metrics_listen)
+        start_http_server(mport, addr=mhost, registry=registry)
+    service = None
+    if alerts:
+        from intelsec.alerts.factory import alert_service
+
+        service = alert_service(ws, open_database(ws, database))
+    last_alert: dict[tuple[str, str], float] = {}
+    lock = threading.Lock()
+
+    def send(alert: AlertIn) -> None:
+        if service is not None:
+            threading.Thread(target=service.raise_alert, args=(alert,), daemon=True).start()
+
+    def on_block(ns: str, destination: str, verdict: Any) -> None:
+        import time
+
+        now = time.monotonic()
+        with lock:  # at most one alert per destination per minute; the store de-duplicates the rest
+            if now - last_alert.get((ns, destination), -1e9) < 60:
+                return
+            last_alert[(ns, destination)] = now
+        send(alerting.blocked(ns, destination, verdict.category, 1, decider.env, list(verdict.reasons)))
+
+    def on_expired(expired: list[Any]) -> None:
+        for e in expired:
+            send(alerting.ttl_breach(e))
+
+    for e in decider.expired:
+        send(alerting.ttl_breach(e))
+    settings = ProxySettings(
+        host=host,
+        port=port,
+        connect_timeout=connect_timeout,
+        idle_timeout=idle_timeout,
+        max_connections=max_connections,
+        grace_seconds=grace,
+    )
+    log_path = flow_log or ws.state_dir / "egress" / "proxy-flows.jsonl"
+    server = EgressProxy(
+        decider,
+        ClientMap(decider.cfg.enforcement),
+        settings,
+        flow_log=FlowLog(log_path),
+        metrics=metrics,
+        on_block=on_block,
+        on_expired=on_expired,
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        bound = await server.start()
+        info(
+            f"egress proxy listening on {bound[0]}:{bound[1]} (env {decider.env}, policy {decider.digest[:12]}); "
+            f"flow log {log_path}"
+        )
+        await stop.wait()
+        info("shutting down: no new connections; draining open ones")
+        await server.shutdown()
+
+    asyncio.run(main())
+    info("egress proxy stopped: " + ", ".join(f"{k}={n}" for k, n in sorted(server.outcomes.items())))
