@@ -317,3 +317,42 @@ def sidecar(
                                                               source.material().spiffe_id.split("/")[2]), m)
         context = _plain  # plain HTTP on the local side
     _serve_forever(handler, context, listen, metrics, registry)
+
+
+@app.command("agent")
+def agent(
+    socket: Annotated[Path, typer.Option("--socket", help="Unix socket path to serve the Workload API on")],
+    registrations: Annotated[Path | None, typer.Option(
+        "--registrations", help="Registration entries (default: <workspace>/identity/spiffeids.yaml)",
+        show_default=False)] = None,
+    ttl: TtlOpt = "1h",
+    rotate_at: Annotated[float, typer.Option("--rotate-at", min=0.1, max=0.9,
+                                             help="Re-issue after this fraction of an SVID's life")] = 0.5,
+    ca_dir: CaDirOpt = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Serve the SPIFFE Workload API on a Unix socket, attesting callers by uid/gid/binary path.
+
+    \b
+    Examples:
+      intelsec identity agent --socket /run/intelsec/agent.sock
+      SPIFFE_ENDPOINT_SOCKET=unix:/run/intelsec/agent.sock my-service
+    """
+    import signal
+    import threading
+
+    from intelsec.identity.agent import Agent
+    from intelsec.identity.attest import load_registrations
+    from intelsec.output import info
+
+    ca = _load_ca(ca_dir, workspace)
+    path = registrations or open_workspace(workspace).path("identity/spiffeids.yaml")
+    entries = load_registrations(path)
+    srv = Agent(ca, entries, socket, ttl=_ttl(ttl), rotate_fraction=rotate_at)
+    srv.start()
+    info(f"Workload API on unix:{socket} ({len(entries)} registrations, trust domain {ca.trust_domain})")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    srv.stop()

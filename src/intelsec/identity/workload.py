@@ -1,0 +1,60 @@
+"""SVIDs from any SPIFFE Workload API (SPIRE or `intelsec identity agent`), via py-spiffe's X509Source.
+
+Only `SPIFFE_ENDPOINT_SOCKET` (or a socket path) is needed, so the sidecar and broker run
+unchanged against a real SPIRE agent.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from cryptography.hazmat.primitives import serialization
+
+from intelsec.errors import ConfigError
+from intelsec.identity.bundle import TrustBundle
+from intelsec.identity.tlsconfig import Material
+
+
+def _endpoint(socket: str | None) -> str | None:
+    if socket is None or socket.startswith(("unix:", "tcp:")):
+        return socket
+    return f"unix:{socket}"
+
+
+class WorkloadApiSource:
+    """Current SVID + bundles from the Workload API stream; `version` bumps on every pushed update."""
+
+    def __init__(self, socket: str | None = None, timeout: float = 10.0) -> None:
+        from spiffe import X509Source
+
+        try:
+            self._source = X509Source(socket_path=_endpoint(socket), timeout_in_seconds=timeout)
+        except Exception as exc:  # py-spiffe raises several error types for an unreachable agent
+            raise ConfigError(f"Workload API at {socket or '$SPIFFE_ENDPOINT_SOCKET'}: {exc}") from None
+        self._lock = threading.Lock()
+        self._version = 1
+        self._material: Material | None = None
+        self._source.subscribe_for_updates(self._bump)
+
+    def _bump(self) -> None:
+        with self._lock:
+            self._version += 1
+
+    def material(self) -> Material:
+        with self._lock:
+            version = self._version
+            if self._material is not None and self._material.version == version:
+                return self._material
+        svid = self._source.svid
+        chain = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in svid.cert_chain)
+        key = svid.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                             serialization.NoEncryption())
+        bundles = {str(b.trust_domain): TrustBundle(str(b.trust_domain), list(b.x509_authorities))
+                   for b in self._source.bundles}
+        m = Material(str(svid.spiffe_id), chain, key, bundles, version, svid.leaf.not_valid_after_utc)
+        with self._lock:
+            self._material = m
+        return m
+
+    def close(self) -> None:
+        self._source.close()
