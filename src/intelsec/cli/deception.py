@@ -269,3 +269,93 @@ def nginx_config(out_dir: Annotated[Path, typer.Option("--out", "-o", help="Dire
         raise InputError(str(exc)) from None
     for f in files:
         info(f"wrote {f}")
+
+
+honey = typer.Typer(help="Honey database users (PostgreSQL roles that alert on any login attempt).",
+                    no_args_is_help=True)
+app.add_typer(honey, name="honey-users")
+
+DsnOpt = Annotated[str, typer.Option("--dsn", envvar="INTELSEC_HONEY_DSN", show_envvar=True,
+                                     help="PostgreSQL DSN of a role with CREATEROLE (never printed).")]
+
+
+@honey.command("sync")
+def honey_sync(dsn: DsnOpt, workspace: WorkspaceOpt = None, database: DatabaseOpt = None,
+               keep_undeclared: Annotated[bool, typer.Option(help="Do not drop honey roles no longer declared.")]
+               = False) -> None:
+    """Create/update honey roles: login only, no privileges, no CONNECT, connection limit 0.
+
+    \b
+    Examples:
+      INTELSEC_HONEY_DSN=postgresql://admin@db.internal/postgres intelsec deception honey-users sync
+      intelsec deception honey-users sync --dsn "host=127.0.0.1 user=postgres"
+    """
+    from intelsec.deception.honeyusers import HoneyRole, sync
+
+    env = _env(workspace, database)
+    roles = []
+    for a in env.registry.assets():
+        if a.kind == "honey_db_user":
+            m = env.registry.current(a.id)
+            roles.append(HoneyRole(a.id, m.public, m.secret["password"]))
+    report = sync(dsn.replace("postgresql+psycopg://", "postgresql://"), roles, drop_missing=not keep_undeclared)
+    for verb in ("created", "updated", "dropped"):
+        for r in getattr(report, verb):
+            info(f"{verb} honey role {r}")
+    info(f"CONNECT revoked on {len(report.databases)} databases for {len(roles)} honey roles")
+
+
+@app.command("watch-pg-log")
+def watch_pg_log(
+    log: Annotated[Path, typer.Argument(help="PostgreSQL jsonlog (.json) or csvlog (.csv) file.")],
+    log_format: Annotated[str | None, typer.Option("--log-format", help="json or csv (default: by suffix)")] = None,
+    once: Annotated[bool, typer.Option("--once", help="Process what is there, then exit.")] = False,
+    from_end: Annotated[bool, typer.Option("--from-end", help="On first run, skip what is already logged.")] = False,
+    interval: Annotated[float, typer.Option(min=0.1, help="Seconds between polls.")] = 1.0,
+    workspace: WorkspaceOpt = None, database: DatabaseOpt = None, fmt: FormatOpt = "table",
+) -> None:
+    """Alert on any login attempt by a honey role (needs log_connections = on).
+
+    \b
+    Examples:
+      intelsec deception watch-pg-log /var/log/postgresql/postgresql.json
+      intelsec deception watch-pg-log /var/log/postgresql/postgresql.csv --once
+    """
+    import hashlib
+    import time
+
+    from intelsec.deception.pglog import PgLogWatcher
+    from intelsec.deception.touches import raise_pg_attempts
+    from intelsec.errors import InputError
+
+    check_format(fmt)
+    if log_format not in (None, "json", "csv"):
+        raise InputError(f"unknown log format {log_format!r}; choose json or csv")
+    if not log.is_file():
+        raise InputError(f"{log}: no such log file")
+    env = _env(workspace, database)
+    digest = hashlib.sha256(str(log.resolve()).encode()).hexdigest()[:12]
+    state = env.ws.state_dir / "deception" / f"pglog-{digest}.json"
+    roles = {m.public for m in env.registry.watched(kind="honey_db_user")}
+    watcher = PgLogWatcher(log, roles, log_format, state)
+    if from_end and not state.exists():
+        watcher.skip_to_end()
+    totals = {"records": 0, "attempts": 0, "alerts": 0, "bad_lines": 0}
+    try:
+        while True:
+            stats = watcher.poll()
+            alerts = raise_pg_attempts(env.registry, env.alerts, stats.attempts, time.time())
+            for k, v in (("records", stats.records), ("attempts", len(stats.attempts)), ("alerts", len(alerts)),
+                         ("bad_lines", stats.bad_lines)):
+                totals[k] += v
+            for a in stats.attempts:
+                info(f"honey role {a.role} tried from {a.remote_host}: {a.outcome}")
+            if once:
+                break
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+    if fmt == "json":
+        print_json(totals)
+    else:
+        info(", ".join(f"{k} {v}" for k, v in totals.items()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from intelsec.alerts.models import AlertIn, Severity
 from intelsec.alerts.service import AlertService
@@ -50,3 +51,24 @@ def raise_touch(registry: Registry, alerts: AlertService, touch: Touch) -> str:
     registry.record_touch(asset.id, touch.channel, touch.test, result.alert.id, source_ip=touch.source_ip,
                           user_agent=touch.user_agent, path=touch.path, identity=touch.identity)
     return result.alert.id
+
+
+def raise_pg_attempts(registry: Registry, alerts: AlertService, attempts: list[Any], now: float) -> list[str]:
+    """Alert on honey-role login attempts found in a PostgreSQL log (test logins are marked)."""
+    from intelsec.deception.honeytokens import check_test_token
+
+    roles: dict[str, tuple[str, list[str]]] = {}
+    for m in registry.watched(kind="honey_db_user"):
+        roles.setdefault(m.public, (m.asset_id, []))[1].append(m.key)
+    out = []
+    for a in attempts:
+        if a.role not in roles:
+            continue
+        asset_id, keys = roles[a.role]
+        app = a.application_name or ""
+        test = app.startswith("it:") and check_test_token(keys, asset_id, app[3:], now)
+        out.append(raise_touch(registry, alerts, Touch(
+            asset_id=asset_id, channel="pg_log", source_ip=a.remote_host, identity=f"role {a.role}",
+            path=f"database {a.database}" if a.database else None,
+            detail=f"{a.outcome}: {a.message}", test=test, test_id=app[3:20] if test else None)))
+    return out
