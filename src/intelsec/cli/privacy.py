@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from intelsec.cli import dlp
+from intelsec.cli.common import FormatOpt, WorkspaceOpt, check_format, open_workspace
+from intelsec.output import print_json, print_table
 
 app = typer.Typer(help="Privacy-safe telemetry: format-preserving tokenization, keys, detokenization, DLP.",
                   no_args_is_help=True)
@@ -62,3 +65,203 @@ def fpe_decrypt(value: str, key: KeyOpt, alg: AlgOpt = "ff1", tweak: TweakOpt = 
           --tweak 3737373770717273373737 a9tv40mll9kdu509eum
     """
     typer.echo(_fpe(alg, key, tweak, radix, alphabet).decrypt(value))
+
+
+# ---- keys ------------------------------------------------------------------------------------------
+
+keys_app = typer.Typer(help="Versioned tokenization keys, wrapped by the configured provider "
+                            "(local master key, AWS KMS or a PKCS#11 HSM).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+KEY_COLUMNS = ["key_id", "version", "alg", "state", "provider", "kcv", "created_at"]
+
+
+def _keyring(workspace, keyring, create: bool = False):  # type: ignore[no-untyped-def]
+    """The workspace keyring, or a bare keyring file (local provider) when no workspace is used."""
+    from intelsec.privacy.config import PrivacyConfig, privacy_config
+    from intelsec.privacy.keys.factory import keyring_for
+
+    if keyring is not None and workspace is None:
+        return keyring_for(PrivacyConfig(), keyring.parent, create=create, keyring_path=keyring.resolve())
+    ws = open_workspace(workspace)
+    return keyring_for(privacy_config(ws), ws.root, create=create, keyring_path=keyring)
+
+
+KeyringOpt = Annotated[Path | None, typer.Option("--keyring", help="Keyring file (default: from the workspace "
+                                                                    "config, .intelsec/keys/keyring.json)")]
+
+
+@keys_app.command("create")
+def keys_create(key_id: Annotated[str, typer.Argument(help="Key id, e.g. telemetry")] = "telemetry",
+                alg: AlgOpt = "ff1", workspace: WorkspaceOpt = None, keyring: KeyringOpt = None,
+                fmt: FormatOpt = "table") -> None:
+    """Create a key (version 1). The local provider creates a 0600 master key file if needed.
+
+    \b
+    Examples:
+      intelsec privacy keys create telemetry
+      INTELSEC_MASTER_KEY=$(openssl rand -hex 32) intelsec privacy keys create exports --alg ff1
+    """
+    check_format(fmt)
+    _render([_keyring(workspace, keyring, create=True).create(key_id, alg)], fmt)
+
+
+@keys_app.command("rotate")
+def keys_rotate(key_id: Annotated[str, typer.Argument(help="Key id")] = "telemetry", workspace: WorkspaceOpt = None,
+                keyring: KeyringOpt = None, fmt: FormatOpt = "table") -> None:
+    """Add a new active version; older versions stay for detokenization and re-tokenization.
+
+    \b
+    Example:
+      intelsec privacy keys rotate telemetry
+    """
+    check_format(fmt)
+    _render([_keyring(workspace, keyring).rotate(key_id)], fmt)
+
+
+@keys_app.command("list")
+def keys_list(workspace: WorkspaceOpt = None, keyring: KeyringOpt = None, fmt: FormatOpt = "table") -> None:
+    """List keys and versions (never key material).
+
+    \b
+    Example:
+      intelsec privacy keys list --format json
+    """
+    check_format(fmt)
+    _render(_keyring(workspace, keyring).list(), fmt)
+
+
+@keys_app.command("export-public-metadata")
+def keys_export(workspace: WorkspaceOpt = None, keyring: KeyringOpt = None,
+                output: Annotated[Path | None, typer.Option("-o", "--output", help="File (default: stdout)")] = None
+                ) -> None:
+    """Export key ids, versions, algorithms, providers and check values as JSON, for audits and
+    for consumers that must know which key version made a file. No key material, wrapped or not.
+
+    \b
+    Example:
+      intelsec privacy keys export-public-metadata -o keys-public.json
+    """
+    from intelsec.output import dumps
+
+    doc = {"keys": _keyring(workspace, keyring).list()}
+    if output:
+        output.write_text(dumps(doc) + "\n")
+    else:
+        print_json(doc)
+
+
+def _render(rows: list[dict], fmt: str) -> None:  # type: ignore[type-arg]
+    if fmt == "json":
+        print_json(rows)
+    else:
+        print_table(rows, KEY_COLUMNS, empty="no keys")
+
+
+# ---- tokenize --------------------------------------------------------------------------------------
+
+@app.command("tokenize")
+def tokenize(
+    inputs: Annotated[list[Path], typer.Argument(help="JSONL (.gz), CSV or Parquet files")],
+    schema: Annotated[Path | None, typer.Option("--schema", help="Telemetry schema (default: "
+                                                "<workspace>/telemetry/schema.yaml)")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file (one input) or directory")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Prove the inputs are fully tokenized per schema "
+                                                        "(exit 1 listing offending paths)")] = False,
+    key: Annotated[str | None, typer.Option("--key", help="Key id (default: schema `key`, then "
+                                                          "privacy.default_key)")] = None,
+    key_version: Annotated[int | None, typer.Option("--key-version", help="Key version (default: active)")] = None,
+    workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Worker processes")] = 1,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 5000,
+    fingerprints: Annotated[Path | None, typer.Option("--fingerprints", help="State directory holding the "
+                                                      "fingerprint filters (default: the workspace's .intelsec)")
+                            ] = None,
+    workspace: WorkspaceOpt = None,
+    keyring: KeyringOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Tokenize the declared sensitive fields of telemetry files, or check that files are tokenized.
+
+    Records that cannot be fully tokenized are left out and listed with file:line and reason in
+    <OUT>.quarantine.jsonl; the key id/version goes to <OUT>.meta.json (Parquet: file metadata).
+    Every token emitted is remembered in the workspace fingerprint filter so DLP scans report it as
+    "tokenized", not as a leak. Exit 1 when records were quarantined (or, with --check, when a
+    field is not tokenized).
+
+    \b
+    Examples:
+      intelsec privacy tokenize --schema telemetry/schema.yaml auth.jsonl.gz -o auth.tok.jsonl.gz
+      intelsec privacy tokenize -j 2 logs/*.parquet -o tokenized/
+      intelsec privacy tokenize --check tokenized/auth.tok.jsonl.gz
+    """
+    from intelsec.errors import ConfigError, InputError
+    from intelsec.fingerprints import open_filter, save_filter
+    from intelsec.output import info
+    from intelsec.privacy.telemetry_schema import TelemetrySchema
+    from intelsec.privacy.tokenize_run import check_files, tokenize_files
+    from intelsec.yamlio import load_model
+
+    check_format(fmt)
+    ws = None
+    try:
+        ws = open_workspace(workspace)
+    except ConfigError:
+        if workspace is not None or (schema is None) or (keyring is None and not check):
+            raise
+    schema_path = schema or (ws.path("telemetry/schema.yaml") if ws else None)
+    assert schema_path is not None
+    sch: TelemetrySchema = load_model(schema_path, TelemetrySchema)
+    state_dir = fingerprints or (ws.state_dir if ws else None)
+
+    if check:
+        if state_dir is None:
+            raise ConfigError("--check needs the fingerprint filters: give --workspace or --fingerprints DIR")
+        from intelsec.fingerprints import FINGERPRINT_DIR
+
+        if not (state_dir / FINGERPRINT_DIR / "tokenized.filter").exists():
+            raise InputError(f"{state_dir / FINGERPRINT_DIR}: no tokenized.filter yet (nothing tokenized here)")
+        known = open_filter(state_dir, "tokenized")
+        records, problems = check_files(inputs, sch, known.__contains__, batch_size)
+        if fmt == "json":
+            print_json({"records": records, "ok": not problems, "problems": problems})
+        else:
+            for p in problems:
+                typer.echo(p)
+            info(f"checked {records} records: {'fully tokenized' if not problems else f'{len(problems)} problems'}")
+        raise typer.Exit(1 if problems else 0)
+
+    if output is None:
+        raise InputError("give -o/--output (a file for one input, a directory for several)")
+    from intelsec.privacy.config import PrivacyConfig, privacy_config
+
+    cfg = privacy_config(ws) if ws else PrivacyConfig()
+    data_key = _keyring(workspace if ws else None, keyring).data_key(key or sch.key or cfg.default_key, key_version)
+    flt = open_filter(state_dir, "tokenized") if state_dir else None
+    if flt is None:
+        info("note: no workspace or --fingerprints: emitted tokens are not recorded, so DLP scans cannot tell "
+             "them from leaks")
+    summary = _with_progress(lambda cb: tokenize_files(list(inputs), output, sch, data_key, workers=workers,
+                                                       batch_size=batch_size, fingerprints=flt, on_batch=cb))
+    if flt is not None and state_dir is not None:
+        save_filter(state_dir, flt)
+    d = summary.as_dict() | {"key_id": data_key.key_id, "key_version": data_key.version}
+    if fmt == "json":
+        print_json(d)
+    else:
+        print_table([d], ["records", "fields_tokenized", "quarantined", "tokens_per_minute", "key_id",
+                          "key_version"])
+    if summary.quarantined:
+        info(f"{summary.quarantined} records quarantined: see {output}*.quarantine.jsonl")
+        raise typer.Exit(1)
+
+
+def _with_progress(run):  # type: ignore[no-untyped-def]
+    import sys
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from intelsec.output import console
+
+    with Progress(SpinnerColumn(), TextColumn("{task.completed:,} records"), TimeElapsedColumn(),
+                  console=console(stderr=True), transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("tokenize", total=None)
+        return run(lambda n: bar.advance(task, n))
