@@ -359,3 +359,49 @@ def watch_pg_log(
         print_json(totals)
     else:
         info(", ".join(f"{k} {v}" for k, v in totals.items()))
+
+
+@app.command("scan-logs")
+def scan_logs(
+    paths: Annotated[list[Path], typer.Argument(help="CloudTrail JSON (.json, .json.gz, JSON lines) or text logs.")],
+    workspace: WorkspaceOpt = None, database: DatabaseOpt = None, fmt: FormatOpt = "table",
+) -> None:
+    """Find decoy AWS access keys in CloudTrail and planted honeytokens in any log; alert on each use.
+
+    \b
+    Examples:
+      intelsec deception scan-logs cloudtrail/*.json.gz
+      intelsec deception scan-logs /var/log/nginx/access.log --format json
+    \b
+    Exit code 1 when a honeytoken was found.
+    """
+    import time
+
+    from intelsec.deception.logscan import scan
+    from intelsec.deception.touches import raise_log_hits
+
+    check_format(fmt)
+    env = _env(workspace, database)
+    aws: dict[str, str] = {}
+    values: dict[str, str] = {}
+    for m in env.registry.watched():
+        if m.kind == "aws_key":
+            aws[m.public] = m.asset_id
+        for k in ("access_key_id", "token", "url"):
+            if k in m.secret:
+                values[m.secret[k]] = m.asset_id
+        if m.kind == "canary_url":
+            values[m.public] = m.asset_id
+    stats = scan(paths, aws, values)
+    alert_ids = raise_log_hits(env.registry, env.alerts, stats.hits, time.time())
+    rows = [{"asset": h.asset_id, "where": f"{h.file}:{h.line}", "source_ip": h.source_ip, "action": h.action,
+             "alert": a[:12]} for h, a in zip(stats.hits, alert_ids, strict=True)]
+    if fmt == "json":
+        print_json({"files": stats.files, "records": stats.records, "unreadable": stats.bad, "hits": rows})
+    else:
+        print_table(rows, ["asset", "where", "source_ip", "action", "alert"], empty="no honeytoken found")
+        info(f"{stats.files} files, {stats.records} records, {len(stats.bad)} unreadable")
+    for b in stats.bad[:20]:
+        info(f"skipped {b}")
+    if rows:
+        raise typer.Exit(1)

@@ -72,3 +72,20 @@ def raise_pg_attempts(registry: Registry, alerts: AlertService, attempts: list[A
             path=f"database {a.database}" if a.database else None,
             detail=f"{a.outcome}: {a.message}", test=test, test_id=app[3:20] if test else None)))
     return out
+
+
+def raise_log_hits(registry: Registry, alerts: AlertService, hits: list[Any], now: float) -> list[str]:
+    """Alert on honeytokens found in logs; a hit carrying a valid test token is a test alert."""
+    from intelsec.deception.honeytokens import check_test_token
+
+    keys: dict[str, list[str]] = {}
+    for m in registry.watched():
+        keys.setdefault(m.asset_id, []).append(m.key)
+    out = []
+    for h in hits:
+        test = bool(h.test_token) and check_test_token(keys.get(h.asset_id, []), h.asset_id, h.test_token, now)
+        out.append(raise_touch(registry, alerts, Touch(
+            asset_id=h.asset_id, channel=h.channel, source_ip=h.source_ip, user_agent=h.user_agent,
+            identity=h.identity, path=h.action, detail=f"{h.file}:{h.line}" + (f" ({h.region})" if h.region else ""),
+            test=test, test_id=h.test_token[:24] if test and h.test_token else None)))
+    return out
