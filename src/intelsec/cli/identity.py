@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from intelsec.cli.common import FormatOpt, WorkspaceOpt, check_format, open_workspace
+from intelsec.cli.common import DatabaseOpt, FormatOpt, WorkspaceOpt, check_format, open_database, open_workspace
 from intelsec.errors import InputError
 from intelsec.output import print_json, print_table
 
@@ -356,3 +356,75 @@ def agent(
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     srv.stop()
+
+
+@app.command("broker")
+def broker(
+    listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on (TLS)")],
+    cert: Annotated[Path | None, typer.Option("--cert", help="Broker SVID chain PEM (file source)")] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="Broker SVID key PEM (file source)")] = None,
+    bundle: Annotated[list[Path] | None, typer.Option("--bundle", help="Trust bundle, one per trust domain")] = None,
+    socket: Annotated[str | None, typer.Option("--socket", help="Workload API socket (instead of files)")] = None,
+    workspace: WorkspaceOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Mint short-lived PostgreSQL logins for attested workloads (mTLS SVID or JWT-SVID), reap expired ones.
+
+    The admin connection URL is read from the environment variable named by
+    `identity.broker.admin_url_env` (default INTELSEC_BROKER_ADMIN_URL); grants map SPIFFE IDs to
+    group roles in intelsec.yaml.
+
+    \b
+    Examples:
+      INTELSEC_BROKER_ADMIN_URL=postgresql://broker@db/app intelsec identity broker --listen 0.0.0.0:8444 \\
+          --cert svid/svid.pem --key svid/svid.key --bundle svid/bundle.json
+      curl --cert svid.pem --key svid.key -X POST https://broker:8444/v1/credentials/postgres
+    """
+    import asyncio
+    import contextlib
+    import os
+    import signal
+
+    from intelsec.clock import parse_duration
+    from intelsec.errors import ConfigError
+    from intelsec.identity.broker import BrokerHandler, PostgresBroker
+    from intelsec.identity.settings import identity_settings
+    from intelsec.identity.sidecar import serve_until
+    from intelsec.identity.tlsconfig import server_context
+    from intelsec.output import info
+
+    ws = open_workspace(workspace)
+    settings = identity_settings(ws).broker
+    admin_url = os.environ.get(settings.admin_url_env)
+    if not admin_url:
+        raise ConfigError(f"environment variable {settings.admin_url_env} (broker admin database URL) is not set")
+    if not settings.grants:
+        raise ConfigError(f"{ws.root / 'intelsec.yaml'}: identity.broker.grants is empty; nothing could be issued")
+    source = _source(cert, key, bundle, socket)
+    source.material()
+    pb = PostgresBroker(admin_url, settings.grants, open_database(ws, database), _ttl(settings.ttl),
+                        settings.role_prefix)
+    handler = BrokerHandler(pb, source, settings.audience)
+    interval = parse_duration(settings.reap_interval).total_seconds()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+
+        async def reaper() -> None:
+            while not stop.is_set():
+                try:
+                    await asyncio.to_thread(pb.reap)
+                except ConfigError as exc:
+                    info(f"reaper: {exc}")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval)
+
+        task = asyncio.create_task(reaper())
+        await serve_until(handler, lambda: server_context(source.material(), require_client_cert=False), listen,
+                          stop, lambda a: info(f"broker listening on {a[0]}:{a[1]}"))
+        await task
+
+    asyncio.run(main())
