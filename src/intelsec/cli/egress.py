@@ -321,3 +321,90 @@ def proxy(
 
     asyncio.run(main())
     info("egress proxy stopped: " + ", ".join(f"{k}={n}" for k, n in sorted(server.outcomes.items())))
+
+
+TargetArg = Annotated[str, typer.Argument(help="cilium (CiliumNetworkPolicy) or k8s (NetworkPolicy)")]
+
+
+def _check_target(target: str) -> str:
+    if target not in ("cilium", "k8s"):
+        raise InputError(f"unknown render target {target!r}; choose cilium or k8s")
+    return target
+
+
+@app.command("render")
+def render(
+    target: TargetArg,
+    out: Annotated[Path, typer.Option("--output", "-o", help="Directory to write one YAML file per namespace")],
+    workspace: WorkspaceOpt = None,
+    env: EnvOpt = None,
+) -> None:
+    """Render per-namespace egress policies from the allowlist, categories, exceptions and modes.
+
+    \b
+    Examples:
+      intelsec egress render cilium -o deploy/cilium --env staging
+      intelsec egress render k8s -o deploy/netpol --env prod
+    """
+    import yaml
+
+    from intelsec.clock import SystemClock
+    from intelsec.egress.config import load_egress
+    from intelsec.egress.render import render as do_render
+
+    _check_target(target)
+    ws = open_workspace(workspace)
+    cfg = load_egress(ws)
+    environment = env or cfg.enforcement.default_environment
+    docs = do_render(cfg, target, environment, SystemClock().now())
+    out.mkdir(parents=True, exist_ok=True)
+    for name, doc in docs.items():
+        (out / name).write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    info(f"wrote {len(docs)} {target} policies for {environment} to {out}")
+
+
+@app.command("drift")
+def drift(
+    live: Annotated[Path, typer.Option("--live", help="Directory of policies exported from the cluster (YAML/JSON)")],
+    target: Annotated[str, typer.Option("--target", help="cilium or k8s")] = "cilium",
+    workspace: WorkspaceOpt = None,
+    database: DatabaseOpt = None,
+    env: EnvOpt = None,
+    fmt: FormatOpt = "table",
+    alerts: AlertsOpt = True,
+) -> None:
+    """Compare live egress policies with what the workspace renders. Exit 1 on drift.
+
+    Reports destinations allowed live but not in git, removed rules, mode changes and
+    policy-count changes, and raises an alert for each.
+
+    \b
+    Examples:
+      kubectl get cnp -A -o yaml > live/cnp.yaml && intelsec egress drift --live live --env prod
+      intelsec egress drift --live live --target k8s --format json
+    """
+    check_format(fmt)
+    from intelsec.clock import SystemClock
+    from intelsec.egress import alerting
+    from intelsec.egress.config import load_egress
+    from intelsec.egress.drift import KINDS, compare, load_live
+    from intelsec.egress.render import render as do_render
+
+    _check_target(target)
+    ws = open_workspace(workspace)
+    cfg = load_egress(ws)
+    environment = env or cfg.enforcement.default_environment
+    rendered = list(do_render(cfg, target, environment, SystemClock().now()).values())
+    findings = compare(rendered, load_live(live, KINDS[target]))
+    if alerts:
+        _raise_alerts(
+            ws,
+            database,
+            [alerting.drift(f.kind, f.policy, f.detail, f.to_dict() | {"env": environment}) for f in findings],
+        )
+    if fmt == "json":
+        print_json({"drift": [f.to_dict() for f in findings], "env": environment, "target": target})
+    else:
+        print_table([f.to_dict() for f in findings], ["kind", "policy", "detail"], empty="no drift")
+    if findings:
+        raise typer.Exit(1)
