@@ -405,3 +405,51 @@ def scan_logs(
         info(f"skipped {b}")
     if rows:
         raise typer.Exit(1)
+
+
+@app.command("test")
+def test(
+    assets: Annotated[list[str] | None, typer.Argument(help="Asset ids (default: every active asset).")] = None,
+    control_plane: Annotated[str | None, typer.Option(help="Control plane URL (default: assets.yaml).")] = None,
+    service_url: Annotated[list[str] | None, typer.Option(
+        "--service-url", help="SERVICE=URL: test canary routes through the live service (repeatable).")] = None,
+    dsn: Annotated[str | None, typer.Option(envvar="INTELSEC_HONEY_DSN", help="PostgreSQL server to try honey "
+                                            "logins on (credentials are replaced by the honey role's).")] = None,
+    pg_log: Annotated[Path | None, typer.Option(help="That server's jsonlog/csvlog.")] = None,
+    timeout: Annotated[float, typer.Option(min=1, help="Seconds to wait for each alert.")] = 15.0,
+    workspace: WorkspaceOpt = None, database: DatabaseOpt = None, fmt: FormatOpt = "table",
+) -> None:
+    """Trigger each asset for real in test mode and confirm its (test-marked) alert arrived end to end.
+
+    \b
+    Examples:
+      intelsec deception test
+      intelsec deception test payments-v2-export-settlements --service-url payments=https://payments.internal
+      intelsec deception test honey-db-backup-admin --dsn "host=db port=5432 dbname=postgres" \\
+          --pg-log /var/log/postgresql/postgresql.json
+    \b
+    Exit code 1 when any asset's alert did not arrive.
+    """
+    from intelsec.deception.verify import Verifier
+    from intelsec.errors import InputError
+    from intelsec.fingerprints import classify, load_all
+
+    check_format(fmt)
+    urls = {}
+    for item in service_url or []:
+        name, sep, url = item.partition("=")
+        if not sep or not url.startswith(("http://", "https://")):
+            raise InputError(f"--service-url {item!r}: use SERVICE=http(s)://host[:port]")
+        urls[name] = url
+    env = _env(workspace, database)
+    filters = load_all(env.ws.state_dir)
+    verifier = Verifier(env.registry, env.alerts, control_plane or env.cfg.settings.control_plane_url, urls, dsn,
+                        pg_log, timeout, lambda v: classify(v, filters) == "honeytoken")
+    results = verifier.run(assets or None)
+    if fmt == "json":
+        print_json({"results": [r.__dict__ for r in results]})
+    else:
+        print_table([{**r.__dict__, "alert_id": (r.alert_id or "")[:12]} for r in results],
+                    ["asset", "kind", "via", "ok", "alert_id", "seconds", "detail"], empty="no assets")
+    if not results or not all(r.ok for r in results):
+        raise typer.Exit(1)
