@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from intelsec.cli import dlp
-from intelsec.cli.common import FormatOpt, WorkspaceOpt, check_format, open_workspace
+from intelsec.cli.common import DatabaseOpt, FormatOpt, WorkspaceOpt, check_format, open_database, open_workspace
 from intelsec.output import print_json, print_table
 
 app = typer.Typer(help="Privacy-safe telemetry: format-preserving tokenization, keys, detokenization, DLP.",
@@ -265,3 +265,79 @@ def _with_progress(run):  # type: ignore[no-untyped-def]
                   console=console(stderr=True), transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("tokenize", total=None)
         return run(lambda n: bar.advance(task, n))
+
+
+# ---- detokenize ------------------------------------------------------------------------------------
+
+@app.command("detokenize")
+def detokenize(
+    tokens: Annotated[list[str], typer.Argument(help="Tokens to reverse (all from the same field)")],
+    field: Annotated[str, typer.Option("--field", help="Schema field the tokens came from, e.g. user.email")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the audit trail)")],
+    ticket: Annotated[str | None, typer.Option("--ticket", help="Approval / case ticket id")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who asks (default: the OS user)")] = None,
+    key_version: Annotated[int | None, typer.Option("--key-version", help="Key version that made the tokens "
+                                                                          "(see the file's .meta.json)")] = None,
+    workspace: WorkspaceOpt = None,
+    database: DatabaseOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Reverse tokens of one field, with an audit record (who, when, field, count, reason, ticket).
+
+    Every request, granted or denied, is audited before anything is printed. Prints one value per
+    line, in the order given (json: tokens, values, errors, audit id).
+
+    \b
+    Examples:
+      intelsec privacy detokenize --field user.email --reason "IR-1234 phishing triage" \\
+          --ticket IR-1234 2h9dt.2tzlh@5lusxrj.com
+      intelsec privacy detokenize --field source.ip --key-version 1 --reason "case 77 scope" 132.5.91.253
+    """
+    import getpass
+
+    from pydantic import ValidationError
+
+    from intelsec.errors import InputError
+    from intelsec.privacy.detokenize import DetokenizeRequest, detokenizer_for
+
+    check_format(fmt)
+    ws = open_workspace(workspace)
+    svc = detokenizer_for(ws, open_database(ws, database))
+    try:
+        req = DetokenizeRequest(field=field, tokens=tokens, reason=reason, ticket=ticket, key_version=key_version)
+    except ValidationError as exc:
+        raise InputError(f"invalid request: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
+    res = svc.detokenize(by or getpass.getuser(), "cli", req)
+    if fmt == "json":
+        print_json({"field": field, "tokens": tokens, "values": res.values,
+                    "errors": {tokens[i]: e for i, e in res.errors.items()}, "audit_id": res.audit_id,
+                    "key_id": res.key_id, "key_version": res.key_version})
+    else:
+        for i, v in enumerate(res.values):
+            typer.echo(v if v is not None else f"error: {res.errors.get(i, 'not a token')}")
+    if res.errors:
+        raise typer.Exit(1)
+
+
+@app.command("audit")
+def audit(workspace: WorkspaceOpt = None, database: DatabaseOpt = None,
+          limit: Annotated[int, typer.Option(min=1, max=10000)] = 50, fmt: FormatOpt = "table") -> None:
+    """Show the detokenization audit trail, newest first.
+
+    \b
+    Example:
+      intelsec privacy audit --limit 20
+    """
+    from intelsec.privacy.detokenize import detokenizer_for
+
+    check_format(fmt)
+    ws = open_workspace(workspace)
+    rows = [{"time": r.time.strftime("%Y-%m-%d %H:%M:%S"), "caller": r.caller, "channel": r.channel,
+             "field": r.field, "count": r.count, "granted": r.granted, "decision": r.decision,
+             "ticket": r.ticket, "reason": r.reason, "key": f"{r.key_id} v{r.key_version}" if r.key_id else None}
+            for r in detokenizer_for(ws, open_database(ws, database)).recent(limit)]
+    if fmt == "json":
+        print_json(rows)
+    else:
+        print_table(rows, ["time", "caller", "channel", "field", "count", "granted", "decision", "ticket"],
+                    empty="no detokenization requests")

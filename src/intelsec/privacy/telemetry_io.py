@@ -35,7 +35,7 @@ def detect_format(path: Path) -> str:
 
 def _open_text(path: Path, mode: str) -> IO[str]:
     if path.name.lower().endswith(".gz"):
-        raw: Any = gzip.open(path, mode.replace("t", "") + "b")
+        raw: Any = gzip.open(path, mode.replace("t", "") + "b")  # noqa: SIM115 - wrapped and closed by caller
         return io.TextIOWrapper(raw, encoding="utf-8", newline="")
     return open(path, mode, encoding="utf-8", newline="")
 
