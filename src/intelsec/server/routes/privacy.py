@@ -54,9 +54,11 @@ def on_startup(ctx: AppContext) -> None:
             rows = s.execute(select(DetokenizeAudit.granted, func.count()).where(DetokenizeAudit.time >= since)
                              .group_by(DetokenizeAudit.granted)).all()
         counts = {bool(g): int(n) for g, n in rows}
-        return [("detokenizations granted (24h)", counts.get(True, 0)),
-                ("detokenizations denied (24h)", counts.get(False, 0))]
+        mine = [("detokenizations granted (24h)", counts.get(True, 0)),
+                ("detokenizations denied (24h)", counts.get(False, 0))] if counts else []
+        return (list(previous(c)) if callable(previous) else []) + mine
 
+    previous = ctx.extras.get("console.privacy")  # another privacy router (DLP) may have a card too
     ctx.extras["console.privacy"] = card
 
 
