@@ -428,3 +428,50 @@ def broker(
         await task
 
     asyncio.run(main())
+
+
+@app.command("report")
+def report(
+    manifests: Annotated[Path, typer.Option("--manifests", help="Directory of Kubernetes YAML manifests")],
+    tier0: Annotated[list[str] | None, typer.Option("--tier0", help="Tier-0 service (default: identity.tier0)")] = None,
+    registrations: Annotated[Path | None, typer.Option(
+        "--registrations", help="Registration entries (default: <workspace>/identity/spiffeids.yaml)",
+        show_default=False)] = None,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Identity coverage of tier-0 services: registered? behind an enforcing mTLS sidecar? free of plaintext
+    secrets in their manifests? Exit 1 when any falls short. Secret values are never printed.
+
+    \b
+    Examples:
+      intelsec identity report --manifests deploy/k8s
+      intelsec identity report --manifests deploy/k8s --tier0 payments --tier0 ledger --format json
+    """
+    from intelsec.identity.attest import load_registrations
+    from intelsec.identity.report import coverage
+    from intelsec.identity.settings import identity_settings
+
+    check_format(fmt)
+    if not manifests.is_dir():
+        raise InputError(f"{manifests}: not a directory")
+    ws = open_workspace(workspace)
+    services = tier0 or identity_settings(ws).tier0
+    if not services:
+        raise InputError("no tier-0 services: pass --tier0 NAME or set identity.tier0 in intelsec.yaml")
+    entries = load_registrations(registrations or ws.path("identity/spiffeids.yaml"))
+    rep = coverage(services, manifests, entries)
+    if fmt == "json":
+        print_json({"ok": rep.ok, **rep.model_dump(mode="json")})
+    else:
+        print_table([{"service": s.service, "registered": "yes" if s.registered else "NO", "mtls": s.mtls,
+                      "secrets": len(s.plaintext_secrets), "status": "ok" if s.ok else "; ".join(s.problems)}
+                     for s in rep.services], ["service", "registered", "mtls", "secrets", "status"])
+        findings = [f for s in rep.services for f in s.plaintext_secrets]
+        if findings:
+            print_table([{"where": f"{f.file}:{f.line}", "object": f.object, "key": f.key, "kind": f.kind}
+                         for f in findings], ["where", "object", "key", "kind"], title="plaintext secrets")
+        for err in rep.errors:
+            typer.echo(f"error: {err}", err=True)
+    if not rep.ok:
+        raise typer.Exit(1)
