@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -14,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from intelsec.clock import Clock
 from intelsec.deception import beacons
 from intelsec.deception.honeytokens import check_test_token
 from intelsec.deception.noise import noise
@@ -28,18 +28,22 @@ NOT_FOUND = {"detail": "Not Found"}  # what the app answers for any unknown path
 
 
 class KeyCache:
-    """Asset id -> watched keys, cached briefly so forged-beacon floods never reach the database."""
+    """Asset id -> watched keys, cached briefly so forged-beacon floods never reach the database.
 
-    def __init__(self, registry: Registry, ttl: float = 5.0, max_entries: int = 10_000) -> None:
-        self.registry, self.ttl, self.max_entries = registry, ttl, max_entries
+    Times come from the injected clock. A failed verification may refresh an entry at most once a
+    second, so a key rotated a moment ago is accepted without letting floods through to the store.
+    """
+
+    def __init__(self, registry: Registry, clock: Clock, ttl: float = 5.0, max_entries: int = 10_000) -> None:
+        self.registry, self.clock, self.ttl, self.max_entries = registry, clock, ttl, max_entries
         self._data: dict[str, tuple[float, list[str]]] = {}
         self._lock = threading.Lock()
 
-    def keys(self, asset_id: str) -> list[str]:
-        now = time.monotonic()
+    def keys(self, asset_id: str, refresh: bool = False) -> list[str]:
+        now = self.clock.now().timestamp()
         with self._lock:
             hit = self._data.get(asset_id)
-            if hit and now - hit[0] < self.ttl:
+            if hit and 0 <= now - hit[0] < (1.0 if refresh else self.ttl):
                 return hit[1]
         keys = [m.key for m in self.registry.watched(asset_id)]
         with self._lock:
@@ -52,7 +56,7 @@ class KeyCache:
 class DeceptionState:
     def __init__(self, ctx: AppContext) -> None:
         self.registry = Registry(ctx.db, ctx.clock, ctx.workspace.state_dir)
-        self.keys = KeyCache(self.registry)
+        self.keys = KeyCache(self.registry, ctx.clock)
         self.limiter = beacons.RateLimiter()
         reg: CollectorRegistry = ctx.extras["registry"]
         self.results = Counter("intelsec_deception_beacons", "Beacons received by result "
@@ -134,9 +138,15 @@ async def post_beacon(request: Request, ctx: Ctx) -> JSONResponse:
         if len(body) > 16384:
             raise beacons.BadBeacon("malformed")
         beacon = beacons.parse(body)
+        signature = request.headers.get(beacons.SIGNATURE_HEADER)
         keys = state.keys.keys(beacon.asset)
-        beacons.verify(keys, body, request.headers.get(beacons.SIGNATURE_HEADER), beacon,
-                       ctx.clock.now().timestamp())
+        try:
+            beacons.verify(keys, body, signature, beacon, ctx.clock.now().timestamp())
+        except beacons.BadBeacon as exc:
+            if exc.reason not in ("bad_signature", "unknown_asset"):
+                raise
+            keys = state.keys.keys(beacon.asset, refresh=True)  # maybe rotated a moment ago
+            beacons.verify(keys, body, signature, beacon, ctx.clock.now().timestamp())
     except beacons.BadBeacon as exc:
         state.results.labels(exc.reason).inc()
         status = 400 if exc.reason == "malformed" else 401
