@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -358,6 +359,28 @@ def _is_lower_alnum(ch: str) -> bool:
 
 
 LOWER36_SET = frozenset(LOWER36)
+_LOCAL_OK = re.compile(r"[a-z0-9.\-_+!#$%&'*/=?^`{|}~]+")
+_DOMAIN_OK = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+")
+_NON_ALNUM = re.compile(r"[^a-z0-9]")
+_DROP_SEPARATORS = str.maketrans("", "", "".join(_LOCAL_SEPARATORS))
+
+
+def _split_lower(s: str) -> tuple[str, list[tuple[int, str]]]:
+    """`_split_core` for lower-case ASCII letters/digits, at C speed."""
+    seps = [(m.start(), m.group()) for m in _NON_ALNUM.finditer(s)]
+    return (s.translate(_DROP_SEPARATORS) if seps else s), seps
+
+
+@lru_cache(maxsize=65536)
+def _domain_parts(domain: str) -> tuple[str, list[tuple[int, str]], str] | str:
+    """(name core, name separators, public suffix) of a domain, or why it is unusable (cached: domains repeat)."""
+    if not _DOMAIN_OK.fullmatch(domain):
+        return "invalid domain"
+    name, suffix = split_domain(domain)
+    if not name:
+        return "no domain name before the public suffix"
+    dcore, dseps = _split_lower(name)
+    return dcore, dseps, suffix
 
 
 class EmailTokenizer(Tokenizer):
@@ -383,16 +406,13 @@ class EmailTokenizer(Tokenizer):
         local, at, domain = v.rpartition("@")
         if not at or not local or "." not in domain or not v.isascii():
             return "not an email address (ASCII local@domain.tld expected)"
-        if any(not (_is_lower_alnum(c) or c in _LOCAL_SEPARATORS) for c in local):
+        if not _LOCAL_OK.fullmatch(local):
             return "unsupported character in the local part"
-        if any(not (_is_lower_alnum(c) or c in ".-") for c in domain) or ".." in domain:
-            return "invalid domain"
-        name, suffix = split_domain(domain)
-        if not name:
-            return "no domain name before the public suffix"
-        lcore, lseps = _split_core(local, _is_lower_alnum)
-        dcore, dseps = _split_core(name, _is_lower_alnum)
-        return lcore, lseps, dcore, dseps, suffix
+        parts = _domain_parts(domain)
+        if isinstance(parts, str):
+            return parts
+        lcore, lseps = _split_lower(local)
+        return (lcore, lseps, *parts)
 
     def _apply(self, values: list[str], encrypt: bool) -> BatchResult:
         res = BatchResult([None] * len(values))
