@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from univers.version_range import RANGE_CLASS_BY_SCHEMES
@@ -30,7 +31,8 @@ def _epss(tmp_path: Path, rows: dict[str, float]) -> Path:
 
 
 def test_same_vuln_from_two_scanners_and_aliases_is_one(tmp_path: Path) -> None:
-    trivy = write_json(tmp_path / "t.json", trivy_report([trivy_vuln("CVE-2023-32681", "requests", "2.25.1", "2.31.0")]))
+    trivy = write_json(tmp_path / "t.json",
+                       trivy_report([trivy_vuln("CVE-2023-32681", "requests", "2.25.1", "2.31.0")]))
     grype = write_json(tmp_path / "g.json", grype_report([grype_match(
         "GHSA-j8r2-6x86-q33q", ["CVE-2023-32681"], "requests", "2.25.1", ["2.31.0"],
         purl="pkg:pypi/requests@2.25.1")]))
@@ -168,15 +170,14 @@ def test_syft_sbom_plus_findings_gives_plans_that_really_fix(tmp_path: Path, cor
     assert checked >= 4
 
 
-def _osv_affected(eco: str, t: object, events: list[dict[str, str]]) -> bool:
+def _osv_affected(eco: str, t: Any, events: list[dict[str, str]]) -> bool:
     """OSV range evaluation: introduced opens an interval, fixed / last_affected closes it."""
     affected = False
     for e in events:
-        if "introduced" in e and (e["introduced"] == "0" or t >= parse_version(eco, e["introduced"])):  # type: ignore[operator]
+        if "introduced" in e and (e["introduced"] == "0" or t >= parse_version(eco, e["introduced"])):
             affected = True
-        elif "fixed" in e and t >= parse_version(eco, e["fixed"]):  # type: ignore[operator]
-            affected = False
-        elif "last_affected" in e and t > parse_version(eco, e["last_affected"]):  # type: ignore[operator]
+        elif ("fixed" in e and t >= parse_version(eco, e["fixed"])) or (
+                "last_affected" in e and t > parse_version(eco, e["last_affected"])):
             affected = False
     return affected
 

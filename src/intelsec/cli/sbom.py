@@ -184,6 +184,58 @@ def _print_table(result: TriageResult, top: int) -> None:
          f"{s['problems']} problems")
 
 
+@app.command("fix")
+def fix_cmd(
+    repo: Annotated[Path, typer.Option("--repo", help="Git repository whose manifests get the version bumps")],
+    sbom: SbomOpt = None,
+    findings: FindingsOpt = None,
+    github: Annotated[str | None, typer.Option("--github", help="OWNER/REPO: open issues and PRs there "
+                                               "(token from GITHUB_TOKEN)")] = None,
+    top: Annotated[int, typer.Option("--top", min=0, help="Act on the N riskiest plans (0 = all)")] = 10,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would happen; change nothing")] = False,
+    push: Annotated[bool, typer.Option("--push/--no-push", help="Push branches to `origin` when it exists")] = True,
+    base: Annotated[str | None, typer.Option("--base", help="Base branch (default: the checked-out one)")] = None,
+    api_url: Annotated[str | None, typer.Option("--api-url", help="GitHub API URL (default: $GITHUB_API_URL or "
+                                                "https://api.github.com)")] = None,
+    epss: EpssOpt = None,
+    kev: KevOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json")] = "table",
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Open (or update) issues with CVE/CWE context and version-bump PRs for the riskiest plans.
+
+    One branch and commit per plan; a fingerprint in branch names and bodies makes reruns update
+    what exists instead of opening duplicates; issues whose vulnerabilities are gone are closed.
+
+    \b
+    Examples:
+      intelsec sbom fix --repo . --findings trivy.json --dry-run
+      intelsec sbom fix --repo . --sbom sbom.spdx.json --findings trivy.json --github acme/shop --top 10
+    """
+    from intelsec.sbom.fixer import Fixer
+    from intelsec.sbom.github import GitHub
+
+    check_format(fmt)
+    ws = _workspace(workspace)
+    settings = _settings(ws)
+    result = run_triage(ws, settings, list(sbom or []), list(findings or []), epss, kev)
+    client = GitHub(github, base_url=api_url) if github and not dry_run else None
+    try:
+        fixer = Fixer(repo, client, base=base, labels=settings.labels, dry_run=dry_run, push=push,
+                      remote=bool(github))
+        actions = fixer.run(result.plans, result.plans, top)
+    finally:
+        if client is not None:
+            client.close()
+    rows = [a.to_json() for a in actions]
+    if fmt == "json":
+        print_json({"actions": rows, "summary": result.summary})
+    else:
+        print_table([{**r, "files": ", ".join(r["files"]), "notes": "; ".join(r["notes"])} for r in rows],
+                    ["package", "target", "branch", "issue", "pr", "files", "notes"], title="sbom fix",
+                    empty="no plans to act on")
+
+
 @app.command("burndown")
 def burndown_cmd(
     since: Annotated[str, typer.Option("--since", help="Window, e.g. 30d, 12w")] = "30d",
