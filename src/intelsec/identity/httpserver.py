@@ -150,11 +150,12 @@ class HttpServer:
         headers.append(("content-length", str(len(resp.body))))
         if close:
             headers.append(("connection", "close"))
-        try:
-            writer.write(conn.send(h11.Response(status_code=resp.status, headers=headers)))
+        try:  # one write: one TLS record and one send for small responses
+            out = conn.send(h11.Response(status_code=resp.status, headers=headers)) or b""
             if resp.body:
-                writer.write(conn.send(h11.Data(data=resp.body)))
-            writer.write(conn.send(h11.EndOfMessage()))
+                out += conn.send(h11.Data(data=resp.body)) or b""
+            out += conn.send(h11.EndOfMessage()) or b""
         except h11.LocalProtocolError:
             return
+        writer.write(out)
         await writer.drain()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -89,6 +90,7 @@ class InboundSidecar:
         self.client = httpx.AsyncClient(base_url=self.upstream, timeout=timeout,
                                         limits=httpx.Limits(max_keepalive_connections=64))
         self._ctx: tuple[int, ssl.SSLContext] | None = None
+        self._verdicts: OrderedDict[tuple[int, bytes | None], tuple[Verdict, list[Any]]] = OrderedDict()
 
     def context(self) -> ssl.SSLContext:
         m = self.source.material()
@@ -96,10 +98,27 @@ class InboundSidecar:
             self._ctx = (m.version, server_context(m, require_client_cert=True))
         return self._ctx[1]
 
-    def attest(self, request: Request) -> Attestation:
-        bundles: dict[str, TrustBundle] = self.source.material().bundles
+    def _verify(self, request: Request, bundles: dict[str, TrustBundle], version: int) -> tuple[Verdict, list[Any]]:
+        """Verdicts are cached per (certificate, bundle version) until the certificate expires."""
+        der = request.ssl_object.getpeercert(binary_form=True) if request.ssl_object is not None else None
+        now = utcnow()
+        key = (version, der)
+        hit = self._verdicts.get(key) if der else None
+        if hit is not None and (hit[0].expires_at is None or now < hit[0].expires_at):
+            self._verdicts.move_to_end(key)
+            return hit
         chain = peer_chain(request.ssl_object)
-        verdict = verify_x509_svid(chain, bundles, utcnow(), tls_verified=True)
+        result = (verify_x509_svid(chain, bundles, now, tls_verified=True), chain)
+        if der:
+            self._verdicts[key] = result
+            if len(self._verdicts) > 1024:
+                self._verdicts.popitem(last=False)
+        return result
+
+    def attest(self, request: Request) -> Attestation:
+        material = self.source.material()
+        bundles: dict[str, TrustBundle] = material.bundles
+        verdict, chain = self._verify(request, bundles, material.version)
         for code in verdict.codes:
             self.metrics.rejections.labels("x509", code).inc()
         jwt_verdict = None
@@ -117,7 +136,7 @@ class InboundSidecar:
             "peer": {"svid": svid_input(verdict, _sans(chain)), "verify_errors": verdict.reasons},
             "request": {"method": request.method, "path": request.path},
             "jwt": jwt_in,
-            "destination": {"spiffe_id": self.source.material().spiffe_id, "audience": self.audience},
+            "destination": {"spiffe_id": material.spiffe_id, "audience": self.audience},
         }
         return Attestation(verdict, policy_input, jwt_verdict)
 
