@@ -62,6 +62,8 @@ def area_stats(ctx: AppContext) -> list[Area]:
                 stats.extend(hook(ctx))
             except Exception as exc:
                 stats.append(("error", type(exc).__name__))
+        if not any(value not in (0, None, "-", "") for _, value in stats):
+            stats = []  # all zero: show the honest empty state rather than a table of zeros
         out.append(Area(a.key, a.title, a.goal, a.get_started, stats))
     return out
 
