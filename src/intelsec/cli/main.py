@@ -10,7 +10,20 @@ from typing import Annotated
 import typer
 
 from intelsec import __version__
-from intelsec.cli import alerts, config_cmd, db, deception, egress, identity, init, policy, privacy, sbom, up
+from intelsec.cli import (
+    alerts,
+    config_cmd,
+    db,
+    deception,
+    egress,
+    identity,
+    init,
+    policy,
+    privacy,
+    sbom,
+    up,
+    validation,
+)
 from intelsec.errors import IntelsecError
 
 app = typer.Typer(
@@ -60,6 +73,7 @@ app.add_typer(deception.app, name="deception")
 app.add_typer(egress.app, name="egress")
 app.add_typer(sbom.app, name="sbom")
 app.add_typer(privacy.app, name="privacy")
+app.add_typer(validation.app, name="validation")
 
 
 def run() -> None:
