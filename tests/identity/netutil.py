@@ -44,3 +44,16 @@ def start_server(lt: LoopThread, handler: Any, context: Any = lambda: None) -> t
     server = HttpServer(handler, context)
     host, port = lt.run(server.start("127.0.0.1", 0))
     return server, f"{host}:{port}"
+
+
+def wait_for_output(stream: Any, text: str, max_lines: int = 20) -> str:
+    """Read a child's stderr until `text` shows up (status lines may be wrapped by the console)."""
+    seen = ""
+    for _ in range(max_lines):
+        line = stream.readline()
+        if not line:
+            break
+        seen += line.rstrip("\n") + " "
+        if text in seen.replace("\n", " ") or text in seen.replace(" ", ""):
+            return seen
+    raise AssertionError(f"{text!r} not in output: {seen!r}")

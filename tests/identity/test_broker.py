@@ -19,7 +19,7 @@ from intelsec.identity.settings import Grant
 from intelsec.identity.tables import CredentialIssue
 from intelsec.identity.tlsconfig import Material, client_context, expect_id, server_context
 from intelsec.store.db import Database, upgrade
-from tests.identity.netutil import LoopThread, start_server
+from tests.identity.netutil import LoopThread, start_server, wait_for_output
 from tests.pgserver import PostgresServer
 
 PAY = "spiffe://example.com/ns/prod/sa/payments"
@@ -170,8 +170,7 @@ def test_broker_cli_issues_via_jwt(pg_server: PostgresServer, tmp_path: Path, wo
                             stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stderr is not None
-        line = proc.stderr.readline()
-        assert "broker listening" in line, line + proc.stderr.read()
+        wait_for_output(proc.stderr, "broker listening")
         token = LocalCA.load(tmp_path / "ca").issue_jwt(PAY, ["intelsec-broker"])
         r = httpx.post(f"https://127.0.0.1:{port}/v1/credentials/postgres", verify=False, timeout=10,
                        headers={"authorization": f"Bearer {token}"})

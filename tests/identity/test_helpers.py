@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from intelsec.identity.ca import LocalCA, write_svid
 from intelsec.identity.helpers import SpiffeAsgiMiddleware, SpiffeTransport
 from intelsec.identity.tlsconfig import Material, expect_id
-from tests.identity.netutil import LoopThread, echo, start_server
+from tests.identity.netutil import LoopThread, echo, start_server, wait_for_output
 from tests.pgserver import free_port
 
 API = "spiffe://example.com/ns/prod/sa/api-gw"
@@ -77,8 +77,7 @@ def test_spiffe_transport_against_sidecar_cli(tmp_path: Path, workspace_dir: Pat
         stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         assert proc.stderr is not None
-        line = proc.stderr.readline()
-        assert "listening on" in line, line
+        wait_for_output(proc.stderr, "listening on")
         svid = ca.issue_x509(API)
         m = Material(API, svid.chain_pem(), svid.key_pem(), {"example.com": ca.bundle()})
 

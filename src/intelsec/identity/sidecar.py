@@ -100,7 +100,7 @@ class InboundSidecar:
 
     def _verify(self, request: Request, bundles: dict[str, TrustBundle], version: int) -> tuple[Verdict, list[Any]]:
         """Verdicts are cached per (certificate, bundle version) until the certificate expires."""
-        der = request.ssl_object.getpeercert(binary_form=True) if request.ssl_object is not None else None
+        der = request.ssl_object.getpeercert(True) if request.ssl_object is not None else None
         now = utcnow()
         key = (version, der)
         hit = self._verdicts.get(key) if der else None

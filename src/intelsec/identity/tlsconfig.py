@@ -81,7 +81,7 @@ def peer_chain(ssl_object: Any) -> list[x509.Certificate]:
                     for c in getter()]
         except Exception:  # noqa: S110 - fall back to the leaf below
             pass
-    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    der = ssl_object.getpeercert(True) if ssl_object is not None else None
     return [x509.load_der_x509_certificate(der)] if der else []
 
 
