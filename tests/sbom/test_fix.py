@@ -172,3 +172,26 @@ def test_client_rate_limit_pagination_and_auth(tmp_path: Path) -> None:
         closed.default_branch()
     with pytest.raises(ConfigError):
         GitHub("not a repo", token=TOKEN)
+
+
+def test_grouped_mode_one_branch_one_pr(repo: tuple[Path, Path], tmp_path: Path, corpus_dir: Path,
+                                        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    work, bare = repo
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    state = GitHubState("acme/shop", TOKEN, bare)
+    with GitHubEmulator(state) as gh:
+        args = ["sbom", "fix", "--repo", str(work), "--github", "acme/shop", "--api-url", gh.url, "--group", "all",
+                "-f", "json", *_findings(tmp_path, corpus_dir)]
+        first = invoke(capsys, *args)
+        assert first.code == 0, first.err
+        prs = [i["_pr"] for i in state.issues if "_pr" in i]
+        assert len(prs) == 1 and prs[0]["body"].count("closes #") == 3
+        branch = prs[0]["head"]["ref"]
+        assert _git(bare, "rev-list", "--count", f"main..{branch}") == "3"  # one commit per plan
+        assert set(_git(bare, "diff", "--name-only", "main", branch).split()) == {
+            "requirements.txt", "web/package.json", "go.mod"}
+        posts = [x for x in state.log if x[0] == "POST"]
+        assert invoke(capsys, *args).code == 0
+        assert [x for x in state.log if x[0] == "POST"] == posts
+    bad = invoke(capsys, "sbom", "fix", "--repo", str(work), "--group", "some", "--findings", str(tmp_path / "x"))
+    assert bad.code == 2 and "--group" in bad.err

@@ -195,6 +195,8 @@ def fix_cmd(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would happen; change nothing")] = False,
     push: Annotated[bool, typer.Option("--push/--no-push", help="Push branches to `origin` when it exists")] = True,
     base: Annotated[str | None, typer.Option("--base", help="Base branch (default: the checked-out one)")] = None,
+    group: Annotated[str | None, typer.Option("--group", help="package: a branch and PR per plan (default); "
+                                              "all: one branch and PR for every bump")] = None,
     api_url: Annotated[str | None, typer.Option("--api-url", help="GitHub API URL (default: $GITHUB_API_URL or "
                                                 "https://api.github.com)")] = None,
     epss: EpssOpt = None,
@@ -216,13 +218,15 @@ def fix_cmd(
     from intelsec.sbom.github import GitHub
 
     check_format(fmt)
+    if group not in (None, "package", "all"):
+        raise InputError(f"--group {group!r}: choose package or all")
     ws = _workspace(workspace)
     settings = _settings(ws)
     result = run_triage(ws, settings, list(sbom or []), list(findings or []), epss, kev)
     client = GitHub(github, base_url=api_url) if github and not dry_run else None
     try:
         fixer = Fixer(repo, client, base=base, labels=settings.labels, dry_run=dry_run, push=push,
-                      remote=bool(github))
+                      remote=bool(github), group=group or settings.group)
         actions = fixer.run(result.plans, result.plans, top)
     finally:
         if client is not None:

@@ -8,6 +8,7 @@ fingerprint is no longer among the current plans are closed with a comment.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,14 +98,22 @@ def fingerprint_of(body: str | None) -> str | None:
     return m.group(1) if m else None
 
 
+GROUP_FP = hashlib.sha256(b"intelsec-sbom grouped").hexdigest()[:12]
+GROUP_BRANCH = f"intelsec/sbom/grouped-{GROUP_FP}"
+
+
 class Fixer:
+    """`group="package"`: one branch, commit and PR per plan; `group="all"`: one branch with one
+    commit per plan and a single PR. Issues are always one per plan."""
+
     def __init__(self, repo: Path, github: GitHub | None, base: str | None = None, labels: list[str] | None = None,
-                 dry_run: bool = False, push: bool = True, remote: bool = False) -> None:
+                 dry_run: bool = False, push: bool = True, remote: bool = False, group: str = "package") -> None:
         self.repo = repo.resolve()
         self.github = github
         self.labels = labels or ["security", "intelsec-sbom"]
         self.dry_run = dry_run
         self.remote = remote or github is not None
+        self.group = group
         self.git = None if dry_run else Git(self.repo)
         self.base = base or (self.git.current_branch() if self.git else "main")
         self.push = push and self.git is not None and self.git.has_remote()
@@ -116,7 +125,20 @@ class Fixer:
         if self.github and not self.dry_run:
             issues = {fp: i for i in self.github.open_issues(self.labels[-1]) if (fp := fingerprint_of(i.get("body")))}
             pulls = {fp: p for p in self.github.open_pulls() if (fp := fingerprint_of(p.get("body")))}
-        actions = [self._one(plan, issues, pulls) for plan in chosen]
+        actions = [Action(p.fingerprint, p.package, p.target) for p in chosen]
+        if self.group == "all":
+            self._edit_grouped(chosen, actions)
+        else:
+            for plan, act in zip(chosen, actions, strict=True):
+                self._edit(plan, act)
+        issue_numbers = [self._issue(plan, act, issues) for plan, act in zip(chosen, actions, strict=True)]
+        if self.group == "all":
+            self._grouped_pull(chosen, actions, issue_numbers, pulls)
+        else:
+            for plan, act, number in zip(chosen, actions, issue_numbers, strict=True):
+                if act.files and act.branch and self.github is not None and not self.dry_run:
+                    title = f"Bump {plan.package} from {plan.installed} to {plan.target}"
+                    act.pr = self._pull(plan.fingerprint, act.branch, title, pr_body(plan, number, act.files), pulls)
         live = {p.fingerprint for p in all_plans}
         for fp, issue in sorted(issues.items()):
             if fp not in live and self.github:
@@ -126,66 +148,96 @@ class Fixer:
                 actions.append(Action(fp, issue.get("title", ""), None, issue=f"closed #{issue['number']}"))
         return actions
 
-    def _one(self, plan: Plan, issues: dict[str, dict[str, Any]], pulls: dict[str, dict[str, Any]]) -> Action:
-        fp = plan.fingerprint
-        act = Action(fp, plan.package, plan.target)
-        files: list[str] = []
-        if plan.target:
-            act.branch = branch_name(plan)
-            bump = Bump(plan.ecosystem, plan.package, plan.installed, plan.target)
-            if self.dry_run:
-                res = apply_bump(self.repo, bump, write=False)
-                files = [str(p.relative_to(self.repo)) for p in res.changed]
-                act.notes += res.notes
-            else:
-                assert self.git is not None
-                notes: list[str] = []
+    # --- git ------------------------------------------------------------------------------------
+    def _apply(self, plan: Plan, act: Action, write: bool) -> list[Path]:
+        assert plan.target is not None
+        res = apply_bump(self.repo, Bump(plan.ecosystem, plan.package, plan.installed, plan.target), write=write)
+        act.notes += res.notes
+        act.files = [str(p.relative_to(self.repo)) for p in res.changed]
+        if not act.files:
+            act.notes.append(f"no manifest in this repository pins {plan.package}: ticket only")
+        return res.changed
 
-                def edit() -> list[Path]:
-                    res = apply_bump(self.repo, bump)
-                    notes.extend(res.notes)
-                    return res.changed
+    def _edit(self, plan: Plan, act: Action) -> None:
+        if not plan.target:
+            return
+        branch = branch_name(plan)
+        if self.git is None:
+            self._apply(plan, act, write=False)
+        else:
+            msg = f"Bump {plan.package} from {plan.installed} to {plan.target}\n\nFixes {', '.join(plan.fixes)}." \
+                  f"\n\n{MARKER}{plan.fingerprint}"
+            self.git.commit_on_branch(branch, self.base, msg, lambda: self._apply(plan, act, write=True))
+            if act.files and self.push:
+                self.git.push(branch)
+        act.branch = branch if act.files else None
 
-                msg = f"Bump {plan.package} from {plan.installed} to {plan.target}\n\nFixes {', '.join(plan.fixes)}." \
-                      f"\n\n{MARKER}{fp}"
-                changed = self.git.commit_on_branch(act.branch, self.base, msg, edit)
-                files = [str(p.relative_to(self.repo)) for p in changed]
-                act.notes += notes
-                if files and self.push:
-                    self.git.push(act.branch)
-            act.files = files
-            if not files:
-                act.notes.append(f"no manifest in this repository pins {plan.package}: ticket only")
-                act.branch = None
-        body = issue_body(plan, act.notes)
-        issue_no: int | None = None
+    def _edit_grouped(self, plans: list[Plan], actions: list[Action]) -> None:
+        todo = [(p, a) for p, a in zip(plans, actions, strict=True) if p.target]
+        if self.git is None:
+            for plan, act in todo:
+                self._apply(plan, act, write=False)
+        else:
+            git = self.git
+
+            def edit_all() -> list[Path]:
+                changed: list[Path] = []
+                for plan, act in todo:
+                    files = self._apply(plan, act, write=True)
+                    if files:
+                        git.run("add", "--", *[str(f.relative_to(self.repo)) for f in files])
+                        git.run("commit", "-q", "--no-verify", "-m", f"Bump {plan.package} from {plan.installed} to "
+                                f"{plan.target}\n\n{MARKER}{plan.fingerprint}", env=git.identity_env(self.base))
+                        changed += files
+                return []  # committed one by one above
+
+            git.commit_on_branch(GROUP_BRANCH, self.base, "", edit_all)
+            if any(a.files for _, a in todo) and self.push:
+                git.push(GROUP_BRANCH)
+        for _, act in todo:
+            act.branch = GROUP_BRANCH if act.files else None
+
+    # --- GitHub ---------------------------------------------------------------------------------
+    def _issue(self, plan: Plan, act: Action, issues: dict[str, dict[str, Any]]) -> int | None:
         if self.github is None or self.dry_run:
             act.issue = "would open/update" if self.remote else None
-            act.pr = ("would open/update" if self.remote else "branch only") if files else None
-            return act
-        existing = issues.get(fp)
+            act.pr = ("would open/update" if self.remote else "branch only") if act.files else None
+            return None
+        body, title = issue_body(plan, act.notes), issue_title(plan)
+        existing = issues.get(plan.fingerprint)
         if existing is None:
-            created = self.github.create_issue(issue_title(plan), body, self.labels)
-            issue_no, act.issue = created["number"], f"created #{created['number']}"
+            created = self.github.create_issue(title, body, self.labels)
+            act.issue = f"created #{created['number']}"
+            return int(created["number"])
+        number = int(existing["number"])
+        if existing.get("body") != body or existing.get("title") != title:
+            self.github.update_issue(number, title=title, body=body)
+            act.issue = f"updated #{number}"
         else:
-            issue_no = existing["number"]
-            if existing.get("body") != body or existing.get("title") != issue_title(plan):
-                self.github.update_issue(issue_no, title=issue_title(plan), body=body)
-                act.issue = f"updated #{issue_no}"
-            else:
-                act.issue = f"unchanged #{issue_no}"
-        if files and act.branch:
-            pbody = pr_body(plan, issue_no, files)
-            title = f"Bump {plan.package} from {plan.installed} to {plan.target}"
-            pr = pulls.get(fp)
-            if pr is None:
-                owner = self.github.repo.split("/")[0]
-                created = self.github.create_pull(title, act.branch if self.push else f"{owner}:{act.branch}",
-                                                  self.base, pbody)
-                act.pr = f"created #{created['number']}"
-            elif pr.get("body") != pbody or pr.get("title") != title:
-                self.github.update_pull(pr["number"], title=title, body=pbody)
-                act.pr = f"updated #{pr['number']}"
-            else:
-                act.pr = f"unchanged #{pr['number']}"
-        return act
+            act.issue = f"unchanged #{number}"
+        return number
+
+    def _pull(self, fp: str, branch: str, title: str, body: str, pulls: dict[str, dict[str, Any]]) -> str | None:
+        if self.github is None or self.dry_run:
+            return None
+        pr = pulls.get(fp)
+        if pr is None:
+            owner = self.github.repo.split("/")[0]
+            created = self.github.create_pull(title, branch if self.push else f"{owner}:{branch}", self.base, body)
+            return f"created #{created['number']}"
+        if pr.get("body") != body or pr.get("title") != title:
+            self.github.update_pull(pr["number"], title=title, body=body)
+            return f"updated #{pr['number']}"
+        return f"unchanged #{pr['number']}"
+
+    def _grouped_pull(self, plans: list[Plan], actions: list[Action], numbers: list[int | None],
+                      pulls: dict[str, dict[str, Any]]) -> None:
+        done = [(p, a, n) for p, a, n in zip(plans, actions, numbers, strict=True) if a.files]
+        if not done:
+            return
+        lines = [f"- **{p.package}** `{p.installed}` -> `{p.target}` ({', '.join(p.fixes)})"
+                 + (f", closes #{n}" if n else "") for p, _, n in done]
+        body = "Security version bumps:\n\n" + "\n".join(lines) + "\n\n" + marker(GROUP_FP)
+        result = self._pull(GROUP_FP, GROUP_BRANCH, f"Security bumps for {len(done)} packages", body, pulls)
+        for _, act, _ in done:
+            act.pr = result if result else act.pr

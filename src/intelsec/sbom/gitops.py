@@ -48,7 +48,7 @@ class Git:
         out = self.run("status", "--porcelain", "--untracked-files=no") or ""
         return [line[3:] for line in out.splitlines()]
 
-    def _identity_env(self, base: str) -> dict[str, str]:
+    def identity_env(self, base: str) -> dict[str, str]:
         date = self.run("log", "-1", "--format=%cI", base) or ""
         env = {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
         if not self.run("config", "user.email", check=False):
@@ -63,9 +63,9 @@ class Git:
         self.run("checkout", "-q", "-B", branch, base)
         try:
             changed = edit()
-            if changed:
+            if changed and message:
                 self.run("add", "--", *[str(p.relative_to(self.repo)) for p in changed])
-                self.run("commit", "-q", "--no-verify", "-m", message, env=self._identity_env(base))
+                self.run("commit", "-q", "--no-verify", "-m", message, env=self.identity_env(base))
             return changed
         finally:
             self.run("checkout", "-q", "-f", base)
