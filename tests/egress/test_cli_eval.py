@@ -50,8 +50,9 @@ def test_eval_corpus_staging_vs_prod(capsys: pytest.CaptureFixture[str], workspa
 
 
 def test_eval_table_quarantine_and_exit(
-    capsys: pytest.CaptureFixture[str], workspace_dir: Path, tmp_path: Path
+    capsys: pytest.CaptureFixture[str], workspace_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("COLUMNS", "1000")  # keep console lines unwrapped
     flows = tmp_path / "flows.jsonl"
     flows.write_text(
         '{"src_ns": "dev", "dst_host": "pastebin.com", "dst_port": 443}\n{"src_ns": "dev"}\nnot json\n'
@@ -61,8 +62,7 @@ def test_eval_table_quarantine_and_exit(
     r = invoke(capsys, "egress", "eval", str(flows), "-w", str(workspace_dir), "--env", "prod", "--quarantine", str(q))
     assert r.code == 1
     assert "pastebin.com" in r.out and "blocked by category: paste-sites=1" in r.out
-    err = r.err.replace("\n", "")  # the console wraps long lines
-    assert f"{flows}:2: no destination" in err and f"{flows}:3: invalid JSON" in err
+    assert f"{flows}:2: no destination" in r.err and f"{flows}:3: invalid JSON" in r.err
     assert [json.loads(line)["line"] for line in q.read_text().splitlines()] == [2, 3]
     r = invoke(capsys, "egress", "eval", str(tmp_path / "missing.log"), "-w", str(workspace_dir))
     assert r.code == 2 and "no such flow file" in r.err

@@ -84,7 +84,7 @@ def eval_(
     check_format(fmt)
     from intelsec.egress import alerting
     from intelsec.egress.decide import EgressDecider
-    from intelsec.egress.evaluate import Summary, decision_record, evaluate
+    from intelsec.egress.evaluate import Summary, decision_record, run
     from intelsec.egress.exceptions import budget_use
     from intelsec.egress.models import ReadStats
     from intelsec.egress.readers import read_flows
@@ -97,10 +97,8 @@ def eval_(
     stats = ReadStats()
     summary = Summary(decider.env, decider.digest)
     records: list[dict[str, Any]] = []
-    keep = fmt == "json" and decisions
-    for ns, flow, v in evaluate(read_flows(flows, stats, input_format, _mapping(mapping)), decider, summary):
-        if keep:
-            records.append(decision_record(ns, flow, v))
+    sink = (lambda ns, flow, v: records.append(decision_record(ns, flow, v))) if fmt == "json" and decisions else None
+    run(read_flows(flows, stats, input_format, _mapping(mapping)), decider, summary, sink)
     if quarantine is not None:
         with quarantine.open("w", encoding="utf-8") as fh:
             for q in stats.quarantined:
@@ -147,7 +145,7 @@ def eval_(
                 f"expired exception (not applied): {e.id} ticket {e.ticket} owner {e.owner} "
                 f"expired {e.expires.isoformat()}"
             )
-    if summary.verdicts.get("block") or stats.quarantined:
+    if out["verdicts"].get("block") or stats.quarantined:
         raise typer.Exit(1)
 
 
@@ -226,6 +224,9 @@ def proxy(
     connect_timeout: Annotated[float, typer.Option(min=0.1, help="Upstream resolve+connect timeout, seconds")] = 10.0,
     idle_timeout: Annotated[float, typer.Option(min=0.1, help="Idle timeout of a tunnel or response, seconds")] = 60.0,
     grace: Annotated[float, typer.Option(min=0, help="Seconds open connections get on shutdown")] = 10.0,
+    resolve: Annotated[
+        list[str] | None, typer.Option("--resolve", help="HOST:IP pinned resolution (repeatable), like curl")
+    ] = None,
     alerts: AlertsOpt = True,
 ) -> None:
     """Run the enforcing egress forward proxy (CONNECT and plain HTTP) until SIGINT/SIGTERM.
@@ -248,10 +249,16 @@ def proxy(
     from intelsec.egress import alerting
     from intelsec.egress.decide import EgressDecider
     from intelsec.egress.metrics import EgressMetrics
-    from intelsec.egress.proxy import ClientMap, EgressProxy, FlowLog, ProxySettings
+    from intelsec.egress.proxy import ClientMap, EgressProxy, FlowLog, ProxySettings, static_resolver
 
     ws = open_workspace(workspace)
     host, port = _listen(listen)
+    pinned: dict[str, str] = {}
+    for item in resolve or []:
+        name, sep, addr = item.partition(":")
+        if not sep or not name or not addr:
+            raise InputError(f"--resolve must be HOST:IP, got {item!r}")
+        pinned[name.lower()] = addr
     decider = EgressDecider(ws, env=env)
     registry = CollectorRegistry()
     metrics = EgressMetrics(registry)
@@ -299,6 +306,7 @@ def proxy(
         decider,
         ClientMap(decider.cfg.enforcement),
         settings,
+        resolver=static_resolver(pinned),
         flow_log=FlowLog(log_path),
         metrics=metrics,
         on_block=on_block,

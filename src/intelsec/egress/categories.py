@@ -8,6 +8,7 @@ not time. The PSL is tldextract's bundled snapshot; nothing is fetched at run ti
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -62,14 +63,14 @@ class CidrTable:
 
     def lookup(self, ip: str) -> str | None:
         try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
+            if ":" in ip:
+                value = int.from_bytes(socket.inet_pton(socket.AF_INET6, ip.split("%", 1)[0]), "big")
+                tables, lens, bits = self._v6, self._lens6, 128
+            else:
+                value = int.from_bytes(socket.inet_pton(socket.AF_INET, ip), "big")
+                tables, lens, bits = self._v4, self._lens4, 32
+        except (OSError, ValueError):
             return None
-        value = int(addr)
-        if addr.version == 4:
-            tables, lens, bits = self._v4, self._lens4, 32
-        else:
-            tables, lens, bits = self._v6, self._lens6, 128
         for length in lens:
             hit = tables[length].get(value >> (bits - length) << (bits - length))
             if hit is not None:

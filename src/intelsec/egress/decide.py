@@ -1,9 +1,10 @@
 """Turn flows into verdicts through the workspace's Rego policy, memoised per flow shape.
 
-Rego runs once per distinct (namespace, destination, ip, port, category) under one policy digest;
-every repeat is a dict lookup. The digest covers the policies and all data the policy sees,
-including the set of active exceptions, so when an exception expires the policy data is rebuilt,
-the digest changes and memoised verdicts are dropped.
+Rego runs once per distinct (namespace, destination name, ip, port) under one policy digest (the
+category is a function of name and ip, so it is implied); every repeat is a dict lookup. The
+digest covers the policies and all data the policy sees, including the set of active exceptions,
+so when an exception expires the policy data is rebuilt, the digest changes and memoised verdicts
+are dropped.
 """
 
 from __future__ import annotations
@@ -121,18 +122,27 @@ class EgressDecider:
 
     # -- decisions -----------------------------------------------------------------------------
     def judge(self, flow: Flow) -> tuple[str, Verdict]:
-        """(namespace, verdict) for one flow."""
-        ns = self.namespace_of(flow)
+        """(namespace, verdict) for one flow. The hot path: keep it to dict lookups."""
+        ns = flow.src_ns
+        if not ns:
+            ns = self.namespace_of(flow)
         if flow.reply or flow.direction == "ingress":
             return ns, _IGNORED
-        if self.is_internal(flow):
-            return ns, _INTERNAL
         host = flow.dst_host
         ip = flow.dst_ip
-        category = self.categorizer.categorize(host, ip)
-        key = (ns, host, ip, flow.dst_port, category)
+        internal = flow.internal
+        if internal is None:
+            if host:
+                internal = host in self._internal_names or host.endswith(self._internal_suffixes)
+            elif ip:
+                facts = self._ip_cache.get(ip)
+                internal = (facts or self._ip_facts(ip))[0]
+        if internal:
+            return ns, _INTERNAL
+        key = (ns, host, ip, flow.dst_port)
         verdict = self._memo.get(key)
         if verdict is None:
+            category = self.categorizer.categorize(host, ip)
             verdict = self._evaluate(ns, host, ip, flow.dst_port, category)
             if len(self._memo) > MEMO_LIMIT:
                 self._memo.clear()
@@ -168,5 +178,5 @@ class EgressDecider:
         )
 
 
-_INTERNAL = Verdict("internal", ("in-cluster destination: counted, not judged",), "internal")
-_IGNORED = Verdict("ignored", ("reply or ingress traffic: not egress",), "-")
+_INTERNAL = Verdict("internal", ("in-cluster destination: counted, not judged",), "internal", judged=False)
+_IGNORED = Verdict("ignored", ("reply or ingress traffic: not egress",), "-", judged=False)

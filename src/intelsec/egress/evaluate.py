@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,33 +13,62 @@ from intelsec.egress.models import Flow, Verdict
 
 @dataclass
 class Summary:
+    """Counts per (namespace, destination, verdict); every other view is derived at the end."""
+
     env: str
     policy_digest: str
     flows: int = 0
-    verdicts: Counter[str] = field(default_factory=Counter)
-    blocked_by_category: Counter[str] = field(default_factory=Counter)
-    logged_by_category: Counter[str] = field(default_factory=Counter)
-    destinations: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
-    exceptions_used: Counter[str] = field(default_factory=Counter)
+    _counts: dict[tuple[str, str, int] | int, int] = field(default_factory=dict)
+    _verdicts: dict[int, Verdict] = field(default_factory=dict)
     bytes_by_verdict: Counter[str] = field(default_factory=Counter)
 
     def add(self, ns: str, flow: Flow, v: Verdict) -> None:
         self.flows += 1
-        self.verdicts[v.verdict] += 1
+        vid = id(v)
+        if vid not in self._verdicts:
+            self._verdicts[vid] = v
+        # destinations matter only for judged flows; in-cluster/ignored ones are just counted
+        key = (ns, flow.dst_host or flow.dst_ip or "-", vid) if v.judged else vid
+        counts = self._counts
+        counts[key] = counts.get(key, 0) + 1
         if flow.bytes:
             self.bytes_by_verdict[v.verdict] += flow.bytes
-        if v.verdict == "block":
-            self.blocked_by_category[v.category] += 1
-        elif v.verdict == "log":
-            self.logged_by_category[v.category] += 1
-        if v.verdict in ("block", "log", "allow"):
-            self.destinations[(v.verdict, ns, flow.destination, v.category)] += 1
-        if v.exception:
-            self.exceptions_used[v.exception] += 1
+
+    def _rows(self) -> Iterator[tuple[str, str, Verdict, int]]:
+        for key, n in self._counts.items():
+            if isinstance(key, int):
+                yield "-", "-", self._verdicts[key], n
+            else:
+                yield key[0], key[1], self._verdicts[key[2]], n
+
+    @property
+    def verdicts(self) -> Counter[str]:
+        c: Counter[str] = Counter()
+        for _, _, v, n in self._rows():
+            c[v.verdict] += n
+        return c
+
+    def by_category(self, verdict: str) -> Counter[str]:
+        c: Counter[str] = Counter()
+        for _, _, v, n in self._rows():
+            if v.verdict == verdict:
+                c[v.category] += n
+        return c
+
+    @property
+    def exceptions_used(self) -> Counter[str]:
+        c: Counter[str] = Counter()
+        for _, _, v, n in self._rows():
+            if v.exception:
+                c[v.exception] += n
+        return c
 
     def top(self, verdicts: tuple[str, ...] = ("block", "log"), limit: int = 20) -> list[dict[str, Any]]:
-        rows = [(k, n) for k, n in self.destinations.items() if k[0] in verdicts]
-        rows.sort(key=lambda r: (-r[1], r[0]))
+        agg: Counter[tuple[str, str, str, str]] = Counter()
+        for ns, dest, v, n in self._rows():
+            if v.verdict in verdicts:
+                agg[(v.verdict, ns, dest, v.category)] += n
+        rows = sorted(agg.items(), key=lambda r: (-r[1], r[0]))
         return [
             {"verdict": k[0], "namespace": k[1], "destination": k[2], "category": k[3], "flows": n}
             for k, n in rows[:limit]
@@ -51,8 +80,8 @@ class Summary:
             "policy_digest": self.policy_digest,
             "flows": self.flows,
             "verdicts": dict(self.verdicts),
-            "blocked_by_category": dict(self.blocked_by_category.most_common()),
-            "logged_by_category": dict(self.logged_by_category.most_common()),
+            "blocked_by_category": dict(self.by_category("block").most_common()),
+            "logged_by_category": dict(self.by_category("log").most_common()),
             "top_destinations": self.top(),
             "exceptions_used": dict(self.exceptions_used.most_common()),
             "quarantined": quarantined,
@@ -76,10 +105,28 @@ def decision_record(ns: str, flow: Flow, v: Verdict) -> dict[str, Any]:
     }
 
 
-def evaluate(flows: Iterable[Flow], decider: EgressDecider, summary: Summary) -> Iterator[tuple[str, Flow, Verdict]]:
+def run(
+    flows: Iterable[Flow],
+    decider: EgressDecider,
+    summary: Summary,
+    sink: Callable[[str, Flow, Verdict], None] | None = None,
+) -> None:
+    """Judge every flow into `summary`; `sink` sees each decision when per-flow output is wanted."""
     judge = decider.judge
     add = summary.add
+    if sink is None:
+        for flow in flows:
+            ns, v = judge(flow)
+            add(ns, flow, v)
+        return
     for flow in flows:
         ns, v = judge(flow)
         add(ns, flow, v)
+        sink(ns, flow, v)
+
+
+def evaluate(flows: Iterable[Flow], decider: EgressDecider, summary: Summary) -> Iterator[tuple[str, Flow, Verdict]]:
+    for flow in flows:
+        ns, v = decider.judge(flow)
+        summary.add(ns, flow, v)
         yield ns, flow, v

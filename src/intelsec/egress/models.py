@@ -56,6 +56,7 @@ class Verdict:
     mode: str | None = None
     exception: str | None = None
     policy_digest: str = ""
+    judged: bool = True  # False for in-cluster and non-egress flows (counted, not judged)
 
 
 @dataclass

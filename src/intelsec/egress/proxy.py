@@ -214,7 +214,7 @@ def parse_head(raw: bytes) -> Request:
 async def _pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, idle: float) -> None:
     try:
         while True:
-            data = await asyncio.wait_for(src.read(65536), idle)
+            data = await asyncio.wait_for(src.read(262144), idle)
             if not data:
                 break
             dst.write(data)
@@ -395,7 +395,7 @@ class EgressProxy:
         try:
             ip, port = await asyncio.wait_for(self.resolver(req.host, req.port), s.connect_timeout)
             up_reader, up_writer = await asyncio.wait_for(
-                asyncio.open_connection(ip, port, limit=65536), s.connect_timeout
+                asyncio.open_connection(ip, port, limit=262144), s.connect_timeout
             )
         except TimeoutError:
             return await self._refuse(
