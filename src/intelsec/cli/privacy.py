@@ -278,6 +278,8 @@ def detokenize(
     by: Annotated[str | None, typer.Option("--by", help="Who asks (default: the OS user)")] = None,
     key_version: Annotated[int | None, typer.Option("--key-version", help="Key version that made the tokens "
                                                                           "(see the file's .meta.json)")] = None,
+    schema: Annotated[Path | None, typer.Option("--schema", help="Telemetry schema (default: "
+                                                "<workspace>/telemetry/schema.yaml)")] = None,
     workspace: WorkspaceOpt = None,
     database: DatabaseOpt = None,
     fmt: FormatOpt = "table",
@@ -302,7 +304,7 @@ def detokenize(
 
     check_format(fmt)
     ws = open_workspace(workspace)
-    svc = detokenizer_for(ws, open_database(ws, database))
+    svc = detokenizer_for(ws, open_database(ws, database), schema_path=schema)
     try:
         req = DetokenizeRequest(field=field, tokens=tokens, reason=reason, ticket=ticket, key_version=key_version)
     except ValidationError as exc:

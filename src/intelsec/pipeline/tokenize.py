@@ -28,14 +28,14 @@ READER_ERROR = "\x00"  # a record text starting with this is a reader's reason, 
 class TokenizePlan:
     """What to do with each declared path, the undeclared policy and the data key (never printed)."""
 
-    fields: tuple[tuple[str, str, tuple[tuple[str, Any], ...]], ...]  # (path, kind, options)
+    fields: tuple[tuple[str, str, tuple[tuple[str, Any], ...], str], ...]  # (path, kind, options, tweak name)
     undeclared: str
     alg: str
     key: bytes = field(repr=False)
 
     @property
     def kinds(self) -> dict[str, str]:
-        return {p: k for p, k, _ in self.fields}
+        return {p: k for p, k, _, _ in self.fields}
 
 
 @dataclass
@@ -55,8 +55,8 @@ def batch_of(lines: list[int], records: list[str]) -> pa.RecordBatch:
 def _tokenizers(plan: TokenizePlan) -> dict[str, Any]:
     from intelsec.privacy.tokenizers import make_tokenizer
 
-    return {p: make_tokenizer(k, plan.key, p, plan.alg, **dict(opts))
-            for p, k, opts in plan.fields if k not in PASSTHROUGH}
+    return {p: make_tokenizer(k, plan.key, tweak, plan.alg, **dict(opts))
+            for p, k, opts, tweak in plan.fields if k not in PASSTHROUGH}
 
 
 _MISSING = object()

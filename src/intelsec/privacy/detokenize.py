@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
@@ -113,7 +114,7 @@ class Detokenizer:
         audit_id = self.audit(caller, channel, True, "granted", field_name=req.field, count=len(req.tokens),
                               reason=req.reason, ticket=req.ticket, key=key)
         spec = self.schema.spec(req.field)
-        tok = make_tokenizer(kind, key.material, req.field, key.alg, **spec.options())
+        tok = make_tokenizer(kind, key.material, spec.tweak_name(req.field), key.alg, **spec.options())
         res = tok.detokenize(req.tokens)
         return DetokenizeResult(res.values[: len(req.tokens)], res.errors, audit_id, key.key_id, key.version)
 
@@ -122,14 +123,15 @@ class Detokenizer:
             return list(s.scalars(select(DetokenizeAudit).order_by(DetokenizeAudit.time.desc()).limit(limit)))
 
 
-def detokenizer_for(ws: Workspace, db: Database, clock: Clock | None = None) -> Detokenizer:
+def detokenizer_for(ws: Workspace, db: Database, clock: Clock | None = None,
+                    schema_path: Path | None = None) -> Detokenizer:
     """The workspace's detokenizer; the key provider is opened on first use, not at start-up."""
     from intelsec.privacy.config import privacy_config
     from intelsec.privacy.keys.factory import keyring_for
     from intelsec.yamlio import load_model
 
     cfg = privacy_config(ws)
-    schema: TelemetrySchema = load_model(ws.path("telemetry/schema.yaml"), TelemetrySchema)
+    schema: TelemetrySchema = load_model(schema_path or ws.path("telemetry/schema.yaml"), TelemetrySchema)
     key_id = schema.key or cfg.default_key
     rings: list[Keyring] = []
 

@@ -64,6 +64,7 @@ class Alphabet:
         if not 2 <= radix <= 1 << 16:
             raise FPEError(f"radix {radix} is outside 2..65536")
         self.chars = alphabet
+        self.charset = frozenset(alphabet)
         self.radix = radix
         self.ascii = all(ord(c) < 128 for c in alphabet)
         codes = np.array([ord(c) for c in alphabet], dtype=np.uint32)
@@ -164,6 +165,18 @@ class _Base:
         if n > self.maxlen:
             raise FPEValueError(index, f"{n} characters is above the {self.name} maximum of {self.maxlen} "
                                        f"for radix {self.radix}")
+
+    def problem(self, value: str) -> str | None:
+        """Why `value` cannot be encrypted (None when it can): a cheap check before batching."""
+        n = len(value)
+        if n < self.minlen or n > self.maxlen:
+            try:
+                self._check_len(n, 0)
+            except FPEValueError as exc:
+                return exc.reason
+        if not self.alpha.charset.issuperset(value):
+            return "a character is not in the alphabet"
+        return None
 
     def _ecb(self, data: bytes) -> bytes:
         return self._enc.update(data)

@@ -18,6 +18,13 @@ class FieldSpec(BaseModel):
     keep_last4: bool = Field(default=False, description="card: keep the last four digits")
     prefix4: int = Field(default=0, ge=0, le=32, description="ip/ipv4: leading bits kept in clear")
     prefix6: int = Field(default=0, ge=0, le=128, description="ip/ipv6: leading bits kept in clear")
+    group: str | None = Field(default=None, min_length=1, max_length=128,
+                              description="fields with the same group share tokens (e.g. source and destination "
+                                          "IPs, so they still join); default: each field its own tokens")
+
+    def tweak_name(self, path: str) -> str:
+        """What the FPE tweak is derived from: the group when set, else the field path."""
+        return f"group:{self.group}" if self.group else path
 
     def options(self) -> dict[str, object]:
         if self.type == "card":

@@ -50,8 +50,8 @@ def schema_digest(schema: TelemetrySchema) -> str:
 
 
 def make_plan(schema: TelemetrySchema, key: DataKey) -> TokenizePlan:
-    fields = tuple(sorted((p, schema.spec(p).type, tuple(sorted(schema.spec(p).options().items())))
-                          for p in schema.fields))
+    fields = tuple(sorted((p, schema.spec(p).type, tuple(sorted(schema.spec(p).options().items())),
+                           schema.spec(p).tweak_name(p)) for p in schema.fields))
     return TokenizePlan(fields=fields, undeclared=schema.undeclared, alg=key.alg, key=key.material)
 
 

@@ -43,7 +43,13 @@ def _run(c: FF1 | FF31, values: list[str], encrypt: bool) -> tuple[list[str | No
     """Batch FPE that isolates bad values instead of failing the whole batch."""
     out: list[str | None] = [None] * len(values)
     errors: dict[int, str] = {}
-    pending = list(range(len(values)))
+    pending = []
+    for i, v in enumerate(values):
+        why = c.problem(v)
+        if why is None:
+            pending.append(i)
+        else:
+            errors[i] = why
     while pending:
         try:
             res = (c.encrypt_batch if encrypt else c.decrypt_batch)([values[i] for i in pending])
