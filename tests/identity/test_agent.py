@@ -147,6 +147,7 @@ def test_workload_api_source_feeds_material(agent: Agent, sock: Path) -> None:
     try:
         m = src.material()
         assert m.spiffe_id == ME and b"PRIVATE KEY" in m.key_pem and "example.com" in m.bundles
+        assert m.bundles["example.com"].x509_roots and m.bundles["example.com"].jwt_keys
     finally:
         src.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from intelsec.errors import ConfigError
 from intelsec.identity.bundle import TrustBundle
@@ -22,19 +23,21 @@ def _endpoint(socket: str | None) -> str | None:
 
 
 class WorkloadApiSource:
-    """Current SVID + bundles from the Workload API stream; `version` bumps on every pushed update."""
+    """Current SVID + X.509 and JWT bundles from the Workload API streams; `version` bumps on every update."""
 
     def __init__(self, socket: str | None = None, timeout: float = 10.0) -> None:
-        from spiffe import X509Source
+        from spiffe import JwtSource, X509Source
 
         try:
             self._source = X509Source(socket_path=_endpoint(socket), timeout_in_seconds=timeout)
+            self._jwt = JwtSource(socket_path=_endpoint(socket), timeout_in_seconds=timeout)
         except Exception as exc:  # py-spiffe raises several error types for an unreachable agent
             raise ConfigError(f"Workload API at {socket or '$SPIFFE_ENDPOINT_SOCKET'}: {exc}") from None
         self._lock = threading.Lock()
         self._version = 1
         self._material: Material | None = None
         self._source.subscribe_for_updates(self._bump)
+        self._jwt.subscribe_for_updates(self._bump)
 
     def _bump(self) -> None:
         with self._lock:
@@ -51,6 +54,12 @@ class WorkloadApiSource:
                                              serialization.NoEncryption())
         bundles = {str(b.trust_domain): TrustBundle(str(b.trust_domain), list(b.x509_authorities))
                    for b in self._source.bundles}
+        for jb in self._jwt.bundles:
+            td = str(jb.trust_domain)
+            keys = bundles.setdefault(td, TrustBundle(td)).jwt_keys
+            for kid, pub in jb.jwt_authorities.items():
+                if isinstance(pub, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):  # JWT-SVID algorithms only
+                    keys[kid] = pub
         m = Material(str(svid.spiffe_id), chain, key, bundles, version, svid.leaf.not_valid_after_utc)
         with self._lock:
             self._material = m
@@ -58,3 +67,4 @@ class WorkloadApiSource:
 
     def close(self) -> None:
         self._source.close()
+        self._jwt.close()
