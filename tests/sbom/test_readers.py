@@ -21,8 +21,6 @@ NOT_REPORTS = {
     "osv-scanner-fix-override-maven.json": "osv-scanner fix plan",
     "osv-scanner-fix-relax-npm.json": "osv-scanner fix plan",
     "trivy-self.openvex.json": "OpenVEX", "trivy-test.openvex.json": "OpenVEX", "trivy-test-vex.csaf.json": "CSAF",
-    "cdx-laravel-7.12.0.cdx14.xml": "XML", "gen-syft-probe-sitepackages.cdx16.xml": "XML",
-    "spdx-spec-example-v3.0.jsonld": "SPDX 3.0", "syft-identify-spdx-3.0.json": "SPDX 3.0",
 }
 
 
@@ -62,6 +60,9 @@ def test_every_corpus_file_parses_or_is_named(corpus_dir: Path) -> None:
     ("findings/osv-scanner-go-cargo.json", "osv-scanner-json", 0, 4),
     ("findings/dojo-grype-log4j.vulns.cdx14.json", "cyclonedx-json", 1, 8),
     ("findings/dojo-pip-audit-new.json", "pip-audit-json", 6, 7),
+    ("sboms/cdx-laravel-7.12.0.cdx14.xml", "cyclonedx-xml", 62, 0),  # same as its JSON twin
+    ("sboms/gen-syft-probe-sitepackages.cdx16.xml", "cyclonedx-xml", 231, 0),
+    ("sboms/spdx-spec-example-v3.0.jsonld", "spdx3-jsonld", 1, 0),
 ])
 def test_known_counts(corpus_dir: Path, name: str, fmt: str, packages: int, findings: int) -> None:
     doc = load_document(corpus_dir / "sbom" / name)
@@ -99,7 +100,10 @@ def test_sbom_graph_edges(corpus_dir: Path) -> None:
     (b'{"spdxVersion": "SPDX-2.3", "packages": [', "truncated JSON"),
     (b'{"hello": "world"}', "unknown format"),
     (b"\x1f\x8b\x08\x00garbage", "gzip"),
-    (b"<bom xmlns='http://cyclonedx.org/schema/bom/1.5'/>", "XML"),
+    (b"<html><body>not a bom</body></html>", "not a CycloneDX BOM"),
+    (b"<?xml version='1.0'?><!DOCTYPE bom [<!ENTITY a 'aaaa'>]><bom xmlns='http://cyclonedx.org/schema/bom/1.5'/>",
+     "DTD"),
+    (b"<bom xmlns='http://cyclonedx.org/schema/bom/1.5'><components>", "invalid XML"),
     (b"\xff\xfe\x00\x01", "invalid JSON"),
 ])
 def test_bad_input_names_the_file(tmp_path: Path, content: bytes, needle: str) -> None:

@@ -10,25 +10,27 @@ from typing import Any
 from intelsec.errors import InputError, located
 from intelsec.sbom.models import Document
 from intelsec.sbom.readers.cyclonedx import CycloneDxReader
+from intelsec.sbom.readers.cyclonedx_xml import read_xml
 from intelsec.sbom.readers.grype import GrypeReader
 from intelsec.sbom.readers.interface import Reader
 from intelsec.sbom.readers.osv import OsvScannerReader
 from intelsec.sbom.readers.pipaudit import PipAuditReader
 from intelsec.sbom.readers.sarif import SarifReader
 from intelsec.sbom.readers.spdx import SpdxReader
+from intelsec.sbom.readers.spdx3 import Spdx3Reader
 from intelsec.sbom.readers.syft import SyftReader
 from intelsec.sbom.readers.trivy import TrivyReader
 
 READERS: list[Reader] = [SpdxReader(), CycloneDxReader(), SyftReader(), TrivyReader(), GrypeReader(),
-                         OsvScannerReader(), SarifReader(), PipAuditReader()]
+                         OsvScannerReader(), SarifReader(), PipAuditReader(), Spdx3Reader()]
 
-SUPPORTED = ", ".join(r.format for r in READERS)
+SUPPORTED = ", ".join(r.format for r in READERS) + ", cyclonedx-xml"
 
 
 def _known_other(data: Any, raw: bytes) -> str | None:
     """Name formats we recognise but do not read, so the message says what the file is."""
     if raw.lstrip().startswith(b"<"):
-        return "an XML document (CycloneDX XML is not read: export CycloneDX JSON instead)"
+        return "an XML document that is not a CycloneDX BOM"
     if isinstance(data, list) and data and isinstance(data[0], dict):
         first = data[0]
         if "epss" in first or "cveID" in first or "cveID" in str(first.get("item", ""))[:200]:
@@ -36,8 +38,6 @@ def _known_other(data: Any, raw: bytes) -> str | None:
     if not isinstance(data, dict):
         return None
     ctx = str(data.get("@context", ""))
-    if "spdx.org/rdf/3" in ctx:
-        return "SPDX 3.0 JSON-LD (not read: export SPDX 2.3 JSON instead)"
     if "openvex" in ctx:
         return "an OpenVEX document"
     if isinstance(data.get("document"), dict) and "csaf_version" in data["document"]:
@@ -66,6 +66,9 @@ def parse_bytes(raw: bytes, path: str) -> Document:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         if raw.lstrip().startswith(b"<"):
+            doc = read_xml(raw, path)
+            if doc is not None:
+                return doc
             raise InputError(f"{path}: unsupported format: {_known_other(None, raw)}") from None
         if exc.msg == "Extra data" and b'"protocol_version"' in raw[:2000]:
             raise InputError(f"{path}: unsupported format: a govulncheck JSON stream") from None
