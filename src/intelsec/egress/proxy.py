@@ -17,6 +17,7 @@ import hmac
 import json
 import os
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -435,3 +436,26 @@ class EgressProxy:
 
 def _now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class ProxyThread:
+    """Runs an `EgressProxy` on its own event loop thread, for hosts that are not async (the server)."""
+
+    def __init__(self, proxy: EgressProxy) -> None:
+        self.proxy = proxy
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="egress-proxy", daemon=True)
+
+    def start(self, timeout: float = 30) -> tuple[str, int]:
+        self._thread.start()
+        return asyncio.run_coroutine_threadsafe(self.proxy.start(), self._loop).result(timeout)
+
+    def stop(self, grace: float | None = None) -> None:
+        try:
+            asyncio.run_coroutine_threadsafe(self.proxy.shutdown(grace), self._loop).result(
+                (grace or self.proxy.settings.grace_seconds) + 30
+            )
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop.close()

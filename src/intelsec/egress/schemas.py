@@ -213,3 +213,21 @@ WORKSPACE_SCHEMAS: dict[str, Any] = {
     "egress/exceptions.yaml": ExceptionsFile,
     "egress/enforcement.yaml": Enforcement,
 }
+
+
+class ProxySection(_Strict):
+    """intelsec.yaml `egress.proxy`: run the enforcing proxy inside `intelsec up`."""
+
+    listen: str = "127.0.0.1:3128"
+    env: str | None = None
+    flow_log: str = ".intelsec/egress/proxy-flows.jsonl"
+    max_connections: int = Field(default=1024, ge=1)
+    connect_timeout: float = Field(default=10.0, gt=0)
+    idle_timeout: float = Field(default=60.0, gt=0)
+    resolve: dict[str, str] = Field(default_factory=dict)
+
+
+class EgressSection(_Strict):
+    """The `egress:` section of intelsec.yaml."""
+
+    proxy: ProxySection | None = None
