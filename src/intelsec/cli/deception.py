@@ -88,8 +88,8 @@ def status(workspace: WorkspaceOpt = None, database: DatabaseOpt = None, fmt: Fo
         print_json({"assets": rows})
         return
     print_table([{k: _ts(v) for k, v in r.items()} for r in rows],
-                ["id", "kind", "owner", "health", "touches", "last_touched_at", "last_test_at", "next_rotation_at",
-                 "fp_7d", "fp_budget", "mtta_seconds"], empty="no assets; run `intelsec deception deploy`")
+                ["id", "kind", "health", "touches", "last_touched_at", "last_test_at", "next_rotation_at", "fp_7d",
+                 "mtta_seconds"], empty="no assets; run `intelsec deception deploy`")
 
 
 @app.command("show")

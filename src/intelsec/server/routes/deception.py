@@ -28,29 +28,28 @@ NOT_FOUND = {"detail": "Not Found"}  # what the app answers for any unknown path
 
 
 class KeyCache:
-    """Asset id -> watched keys, cached briefly so forged-beacon floods never reach the database.
+    """Every watched key, loaded in one query and cached briefly, so forged or random-asset beacon
+    floods never reach the database.
 
-    Times come from the injected clock. A failed verification may refresh an entry at most once a
-    second, so a key rotated a moment ago is accepted without letting floods through to the store.
+    Times come from the injected clock. A failed verification may reload at most once a second,
+    so a key rotated a moment ago is accepted without letting floods through to the store.
     """
 
-    def __init__(self, registry: Registry, clock: Clock, ttl: float = 5.0, max_entries: int = 10_000) -> None:
-        self.registry, self.clock, self.ttl, self.max_entries = registry, clock, ttl, max_entries
-        self._data: dict[str, tuple[float, list[str]]] = {}
+    def __init__(self, registry: Registry, clock: Clock, ttl: float = 5.0) -> None:
+        self.registry, self.clock, self.ttl = registry, clock, ttl
+        self._keys: dict[str, list[str]] = {}
+        self._loaded = float("-inf")
         self._lock = threading.Lock()
 
     def keys(self, asset_id: str, refresh: bool = False) -> list[str]:
         now = self.clock.now().timestamp()
         with self._lock:
-            hit = self._data.get(asset_id)
-            if hit and 0 <= now - hit[0] < (1.0 if refresh else self.ttl):
-                return hit[1]
-        keys = [m.key for m in self.registry.watched(asset_id)]
-        with self._lock:
-            if len(self._data) >= self.max_entries:
-                self._data.clear()
-            self._data[asset_id] = (now, keys)
-        return keys
+            if not 0 <= now - self._loaded < (1.0 if refresh else self.ttl):
+                keys: dict[str, list[str]] = {}
+                for m in self.registry.watched():
+                    keys.setdefault(m.asset_id, []).append(m.key)
+                self._keys, self._loaded = keys, now
+            return self._keys.get(asset_id, [])
 
 
 class DeceptionState:
