@@ -60,3 +60,13 @@ def test_unsupported_user_pattern_falls_back_per_line() -> None:
     dets = [*BUILTINS, *USER]
     eng = HyperscanEngine(dets)
     assert [dets[i].id for i in eng.always] == ["cafe"]
+
+
+def test_window_edges_match_whole_line_search() -> None:
+    """Hyperscan windows start late and stop early; look-arounds must still see the real line."""
+    lines = ["1.2.3.4 5.6.7.89999", "x1.2.3.4 1.2.3.4", "1.2.3.4.5 10.0.0.1", "4111111111111111 41111111111111119",
+             "536-22-1234 536-22-12345 536-22-1234", "a@b.co a@b.co1 c@d.org", "10.0.0.1" + " " * 30 + "10.0.0.2x",
+             "AKIAZ3MQXJ7PLW4QRST2 Zm9vYmFyYmF6cXV4cXV1eDEyMzQ1Njc4OTBhYmNkX"]
+    text = "\n".join(lines)
+    assert _scan(HyperscanEngine, text) == _scan(ReEngine, text)
+    assert [f[4] for f in _scan(HyperscanEngine, text) if f[0] == 1] == ["1.2.3.4"]

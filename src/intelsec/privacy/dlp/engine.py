@@ -16,7 +16,10 @@ import numpy as np
 
 from intelsec.privacy.dlp.detectors import Detector
 
-Candidates = list[tuple[int, list[int]]]  # (line index in block, detector indexes), by line
+# (line index in block, detector index, search start, last end): byte offsets in the block. The
+# detector's regex searches the line from `search start`, and may stop once a match ends at or
+# after `last end - 1` (-1: search the whole line). See HyperscanEngine. Sorted by line.
+Candidates = list[tuple[int, int, int, int]]
 
 
 def line_bounds(buf: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -48,9 +51,7 @@ class ReEngine(CandidateEngine):
         regexes = [d.regex for d in self.detectors]
         for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
             text = buf[s:e].decode("utf-8", "surrogateescape")
-            hit = [j for j, rx in enumerate(regexes) if rx.search(text)]
-            if hit:
-                out.append((i, hit))
+            out.extend((i, j, s, -1) for j, rx in enumerate(regexes) if rx.search(text))
         return out
 
 
@@ -60,7 +61,13 @@ def _hs_friendly(pattern: str) -> bool:
 
 
 class HyperscanEngine(CandidateEngine):
-    """One hyperscan database over all patterns in prefilter mode; the rest fall back to `re`."""
+    """One hyperscan database over all patterns in prefilter mode; the rest fall back to `re`.
+
+    Built-in detectors also get a window: hyperscan reports where candidate matches end (at most
+    one byte late, with their `prefilter` terminator), so every true match starts at or after
+    `first end - longest match - 1` and ends by `last end`; the regex skips the rest of the line.
+    Look-arounds still see the real neighbouring bytes, so results equal a whole-line search.
+    """
 
     name = "hyperscan"
 
@@ -76,6 +83,9 @@ class HyperscanEngine(CandidateEngine):
                 ok.append(i)
         self.always = [i for i in range(len(self.detectors)) if i not in set(ok)]
         self._fallback = ReEngine([self.detectors[i] for i in self.always]) if self.always else None
+        # window slack per detector: its longest match, or -1 for "whole line" (unbounded or user)
+        self._width = np.array([d.width if d.builtin and d.width is not None else -1 for d in self.detectors],
+                               dtype=np.int64)
         self._db = None
         if ok:
             self._db = hyperscan.Database()
@@ -84,7 +94,7 @@ class HyperscanEngine(CandidateEngine):
 
     @staticmethod
     def _expr(d: Detector) -> bytes:
-        return d.pattern.encode("ascii")
+        return (d.prefilter or d.pattern).encode("ascii")
 
     def _case(self, d: Detector) -> int:
         import re
@@ -108,18 +118,25 @@ class HyperscanEngine(CandidateEngine):
                 tos.append(to)
 
             self._db.scan(buf, match_event_handler=on_match)
-        merged: dict[int, set[int]] = {}
+        out: Candidates = []
         if ids:
             nd = len(self.detectors)
-            lines = np.searchsorted(ends, np.asarray(tos, dtype=np.int64) - 1, side="left")
-            keys = np.unique(lines * nd + np.asarray(ids, dtype=np.int64))
-            for line, det in zip((keys // nd).tolist(), (keys % nd).tolist(), strict=True):
-                if line < len(ends):
-                    merged.setdefault(line, set()).add(det)
+            to = np.asarray(tos, dtype=np.int64)
+            lines = np.minimum(np.searchsorted(ends, to - 1, side="left"), len(ends) - 1)
+            keys = lines * nd + np.asarray(ids, dtype=np.int64)
+            order = np.argsort(keys, kind="stable")
+            keys, to = keys[order], to[order]
+            uniq, first = np.unique(keys, return_index=True)
+            line, det = np.divmod(uniq, nd)
+            s = starts[line]
+            width = self._width[det]
+            lo = np.where(width < 0, s, np.maximum(s, np.minimum.reduceat(to, first) - width - 1))
+            hi = np.where(width < 0, -1, np.maximum.reduceat(to, first))
+            out = list(zip(line.tolist(), det.tolist(), lo.tolist(), hi.tolist(), strict=True))
         if self._fallback is not None:
-            for line, hit in self._fallback.candidates(buf, starts, ends):
-                merged.setdefault(line, set()).update(self.always[j] for j in hit)
-        return [(line, sorted(merged[line])) for line in sorted(merged)]
+            out.extend((i, self.always[j], s, e) for i, j, s, e in self._fallback.candidates(buf, starts, ends))
+            out.sort()
+        return out
 
 
 def make_engine(detectors: Sequence[Detector], name: str = "auto") -> CandidateEngine:

@@ -7,7 +7,6 @@ never appears in `repr` and is never written out (see `mask`).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 
 from intelsec.fingerprints import KeyedFilter
 from intelsec.privacy.dlp.detectors import Detector
@@ -22,16 +21,30 @@ def mask(value: str) -> str:
     return "*" * (len(value) - keep) + (value[-keep:] if keep else "")
 
 
-@dataclass(slots=True)
 class Finding:
-    line: int  # 1-based
-    start: int  # 0-based character offset in the line
-    end: int  # exclusive
-    detector: str
-    severity: str
-    status: str = LEAK  # or the label of the fingerprint filter that knows the value
-    path: str = ""
-    value: str = field(default="", repr=False)
+    """One validated match. `value` is kept for masking, fingerprints and filters, never shown."""
+
+    __slots__ = ("detector", "end", "line", "path", "severity", "start", "status", "value")
+
+    def __init__(self, line: int, start: int, end: int, detector: str, severity: str, status: str = LEAK,
+                 path: str = "", value: str = "") -> None:
+        self.line = line  # 1-based
+        self.start = start  # 0-based character offset in the line
+        self.end = end  # exclusive
+        self.detector = detector
+        self.severity = severity
+        self.status = status  # "leak" or the label of the fingerprint filter that knows the value
+        self.path = path
+        self.value = value
+
+    def __repr__(self) -> str:
+        return (f"Finding({self.path}:{self.line}:{self.start}-{self.end} {self.detector} {self.severity} "
+                f"{self.status} {self.masked})")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Finding) and all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def masked(self) -> str:
@@ -89,30 +102,47 @@ class Scanner:
                         bad_utf8.append(first_line + i)
         dets = self.detectors
         filters = self.filters
-        for i, hit in self.engine.candidates(buf, starts, ends):
-            text = buf[int(starts[i]):int(ends[i])].decode("utf-8", "surrogateescape")
-            line: list[Finding] = []
-            for j in hit:
-                det = dets[j]
-                group = det.group
-                validate = det.validator
-                for m in det.regex.finditer(text):
-                    s, e = m.span(group)
-                    if s == e:
-                        continue
+        line_starts, line_ends = starts.tolist(), ends.tolist()
+        findings: list[Finding] = []
+        cur, text, ascii_line, shift = -1, "", True, 0
+        for i, j, lo, last in self.engine.candidates(buf, starts, ends):
+            if i != cur:
+                if findings:
+                    if len(findings) > 1:
+                        findings.sort(key=_order)
+                    yield from findings
+                    findings = []
+                cur, shift = i, line_starts[i]
+                raw = buf[shift:line_ends[i]]
+                text = raw.decode("utf-8", "surrogateescape")
+                ascii_line = len(text) == len(raw)
+            det = dets[j]
+            group = det.group
+            validate = det.validator
+            if det.builtin and ascii_line:  # byte offsets == character offsets on an ASCII line
+                matches = det.bregex.finditer(buf, lo, line_ends[i])
+                off = shift
+            else:
+                matches = det.regex.finditer(text)  # type: ignore[assignment]
+                off, last = 0, -1
+            for m in matches:
+                s, e = m.span(group)
+                s -= off
+                e -= off
+                if s != e:
                     value = text[s:e]
-                    if validate is not None:
-                        n = validate(value, text, s)
-                        if n is None:
-                            continue
+                    n = e - s if validate is None else validate(value, text, s)
+                    if n is not None:
                         if n != e - s:
                             e = s + n
                             value = value[:n]
-                    line.append(Finding(first_line + i, s, e, det.id, det.severity,
-                                        self.status_of(value) if filters else LEAK, "", value))
-            if len(line) > 1:
-                line.sort(key=_order)
-            yield from line
+                        findings.append(Finding(first_line + i, s, e, det.id, det.severity,
+                                                self.status_of(value) if filters else LEAK, "", value))
+                if 0 <= last - 1 <= m.end():
+                    break  # the last match the engine saw: nothing further on this line
+        if len(findings) > 1:
+            findings.sort(key=_order)
+        yield from findings
 
     def scan_text(self, text: str) -> Iterator[Finding]:
         """Findings in a string (one field value, possibly several lines)."""

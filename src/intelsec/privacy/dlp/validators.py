@@ -44,11 +44,15 @@ _IIN_RANGES: tuple[tuple[int, int, frozenset[int]], ...] = (
     (644, 649, frozenset({16, 17, 18, 19})),
     (65, 65, frozenset({16, 17, 18, 19})),
     (3528, 3589, frozenset({16, 17, 18, 19})),  # JCB
+    (2131, 2131, frozenset({15})),  # JCB (legacy 15-digit)
+    (1800, 1800, frozenset({15})),
     (62, 62, frozenset({16, 17, 18, 19})),  # UnionPay
     (50, 50, frozenset({12, 13, 14, 15, 16, 17, 18, 19})),  # Maestro
     (56, 58, frozenset({12, 13, 14, 15, 16, 17, 18, 19})),
-    (6304, 6304, frozenset({16, 17, 18, 19})),
-    (6759, 6759, frozenset({16, 17, 18, 19})),
+    (6304, 6304, frozenset({12, 13, 14, 15, 16, 17, 18, 19})),
+    (6759, 6759, frozenset({12, 13, 14, 15, 16, 17, 18, 19})),
+    (6761, 6763, frozenset({12, 13, 14, 15, 16, 17, 18, 19})),
+    (6390, 6390, frozenset({12, 13, 14, 15, 16, 17, 18, 19})),
     (676770, 676774, frozenset({16, 17, 18, 19})),
     (2200, 2204, frozenset({16, 17, 18, 19})),  # Mir
 )
@@ -67,8 +71,13 @@ def _card_ok(digits: str) -> bool:
     return len(set(digits)) >= 2 and iin_ok(digits) and luhn_ok(digits)
 
 
+_IBAN_HEAD = re.compile(r"[A-Z]{2}\d{2}(?: [A-Z0-9]{4})* $")
+
+
 def credit_card(value: str, line: str, start: int) -> int | None:
     """Compact or grouped (4-4-4-4[-3], 4-6-5, 4-6-4); a trailing 3-digit group may be a CVV."""
+    if value[4] in " -" and _IBAN_HEAD.search(line, max(0, start - 40), start):
+        return None  # the middle groups of a printed IBAN
     digits = value.replace(" ", "").replace("-", "")
     if _card_ok(digits):
         return len(value)
@@ -136,8 +145,8 @@ def iban(value: str, line: str, start: int) -> int | None:
 
 def looks_random(value: str, min_distinct: int = 10) -> bool:
     """Reject placeholders such as `ghp_XXXX...`: real tokens mix letters and digits."""
-    return (len(set(value)) >= min_distinct and any(c.isdigit() for c in value)
-            and any(c.isalpha() for c in value))
+    classes = any(c.isdigit() for c in value) + any(c.islower() for c in value) + any(c.isupper() for c in value)
+    return len(set(value)) >= min_distinct and classes >= 2
 
 
 def token(prefix_len: int) -> Validator:
@@ -149,7 +158,7 @@ def token(prefix_len: int) -> Validator:
 def aws_access_key_id(value: str, line: str, start: int) -> int | None:
     if value.endswith("EXAMPLE"):  # AWS documentation placeholders
         return None
-    return len(value) if looks_random(value[4:], 8) else None
+    return len(value) if len(set(value[4:])) >= 8 else None
 
 
 _AWS_KEY_ID = re.compile(r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}")
