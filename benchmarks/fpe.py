@@ -20,9 +20,8 @@ from intelsec.privacy.fpe import FF1, FF31
 from intelsec.privacy.tokenizers import (
     LOWER36,
     EmailTokenizer,
-    _is_lower_alnum,
     _join_core,
-    _split_core,
+    _split_lower,
     split_domain,
     tweak_for,
 )
@@ -57,8 +56,8 @@ def ff3_email(local_c: object, domain_c: object, emails: list[str]) -> list[str]
     for e in emails:
         local, _, domain = e.lower().rpartition("@")
         name, suffix = split_domain(domain)
-        lcore, lseps = _split_core(local, _is_lower_alnum)
-        dcore, dseps = _split_core(name, _is_lower_alnum)
+        lcore, lseps = _split_lower(local)  # the same parsing helpers as ours: only the FPE differs
+        dcore, dseps = _split_lower(name)
         lt = local_c.encrypt(lcore)  # type: ignore[attr-defined]
         dt = domain_c.encrypt(dcore)  # type: ignore[attr-defined]
         out.append(f"{_join_core(lt, lseps)}@{_join_core(dt, dseps)}.{suffix}")

@@ -144,8 +144,12 @@ _CLASS_ALPHABETS = {
 }
 
 
+_HAS = (("d", re.compile(r"[0-9]")), ("l", re.compile(r"[a-z]")), ("u", re.compile(r"[A-Z]")))
+_NON_ASCII_ALNUM = re.compile(r"[^A-Za-z0-9]")
+
+
 def _classes(core: str) -> frozenset[str]:
-    return frozenset(("d" if c.isdigit() else "l" if c.islower() else "u") for c in core)
+    return frozenset(name for name, rx in _HAS if rx.search(core))
 
 
 def _split_core(value: str, keep: Callable[[str], bool]) -> tuple[str, list[tuple[int, str]]]:
@@ -169,10 +173,6 @@ def _join_core(core: str, seps: list[tuple[int, str]]) -> str:
     return "".join(out)
 
 
-def _is_ascii_alnum(ch: str) -> bool:
-    return ch.isascii() and ch.isalnum()
-
-
 class AccountIdTokenizer(Tokenizer):
     """Letters and digits are replaced within the value's own character classes; separators stay.
 
@@ -194,7 +194,8 @@ class AccountIdTokenizer(Tokenizer):
             if not v.isascii() or not v.isprintable():
                 res.errors[i] = "account_id: only printable ASCII is supported"
                 continue
-            core, seps = _split_core(v, _is_ascii_alnum)
+            seps = [(m.start(), m.group()) for m in _NON_ASCII_ALNUM.finditer(v)]
+            core = _NON_ASCII_ALNUM.sub("", v) if seps else v
             if not core:
                 res.errors[i] = "account_id: no letters or digits to tokenize"
                 continue
@@ -360,11 +361,6 @@ def split_domain(domain: str) -> tuple[str, str]:
     return domain[: -len(suffix) - 1], suffix
 
 
-def _is_lower_alnum(ch: str) -> bool:
-    return ch in LOWER36_SET
-
-
-LOWER36_SET = frozenset(LOWER36)
 _LOCAL_OK = re.compile(r"[a-z0-9.\-_+!#$%&'*/=?^`{|}~]+")
 _DOMAIN_OK = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+")
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
