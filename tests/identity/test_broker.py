@@ -180,3 +180,14 @@ def test_broker_cli_issues_via_jwt(pg_server: PostgresServer, tmp_path: Path, wo
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_missing_group_role_issues_nothing(env: Env) -> None:
+    env.broker.grants.append(Grant(spiffe_id=LEDGER, group_role="no_such_group"))
+    with httpx.Client(verify=client_context(env.material(env.ca, LEDGER), expect_id(BROKER)), timeout=10) as c:
+        r = c.post(env.url)
+    assert r.status_code == 503 and "no_such_group" in r.json()["reasons"][0]
+    with env.broker.db.session() as s:
+        assert list(s.scalars(select(CredentialIssue))) == []
+    with psycopg.connect(f"host=127.0.0.1 port={env.pg.port} user=postgres dbname={env.dbname}") as c:
+        assert c.execute("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'svc_ledger_%'").fetchone() == (0,)

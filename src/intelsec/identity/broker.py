@@ -100,14 +100,17 @@ class PostgresBroker:
         stmt = sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} VALID UNTIL {} IN ROLE {}").format(
             sql.Identifier(name), sql.Literal(scram_verifier(password)), sql.Literal(until.isoformat()),
             sql.Identifier(grant.group_role))
-        with self._connect() as conn:
-            try:
-                conn.execute(stmt)
-            except psycopg.errors.UndefinedObject:
-                raise ConfigError(f"group role {grant.group_role!r} does not exist in PostgreSQL") from None
+        # The audit row is written in the same unit of work: if the role cannot be created, no row
+        # remains; if the row cannot be written, the exception surfaces before any credential leaves.
         with self.db.session() as s:
             s.add(CredentialIssue(spiffe_id=spiffe_id, method=method, backend="postgresql", role_name=name,
                                   group_role=grant.group_role, issued_at=now, valid_until=until))
+            s.flush()
+            with self._connect() as conn:
+                try:
+                    conn.execute(stmt)
+                except psycopg.errors.UndefinedObject:
+                    raise ConfigError(f"group role {grant.group_role!r} does not exist in PostgreSQL") from None
         log.info("issued %s to %s via %s until %s", name, spiffe_id, method, until.isoformat())
         return Credential(username=name, password=password, group_role=grant.group_role, valid_until=until)
 
