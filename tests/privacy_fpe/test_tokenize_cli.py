@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -83,7 +84,7 @@ def test_same_value_same_token_across_records_and_fingerprints(ws: Path, tmp_pat
 def test_csv_and_parquet_with_process_pool(ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     schema = tmp_path / "schema.yaml"
     schema.write_text("version: 1\nundeclared: fail\nfields:\n  email: email\n  ip: {type: ipv4, prefix4: 8}\n"
-                      "  note: drop\n  n: keep\n")
+                      "  note: drop\n  n: keep\n  ts: keep\n")
     rows = [{"email": f"user{i}.name@example.com", "ip": f"10.0.{i % 256}.{i % 200}", "note": "plain secret",
              "n": str(i)} for i in range(300)]
     with (tmp_path / "in.csv").open("w", newline="") as fh:
@@ -91,7 +92,8 @@ def test_csv_and_parquet_with_process_pool(ws: Path, tmp_path: Path, capsys: pyt
         w.writeheader()
         w.writerows(rows)
         fh.write("x@example.com,1.2.3.4,n,1,EXTRA\n")
-    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "in.parquet")
+    when = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    pq.write_table(pa.Table.from_pylist([r | {"ts": when} for r in rows]), tmp_path / "in.parquet")
     outdir = tmp_path / "out"
     r = invoke(capsys, "privacy", "tokenize", "-w", str(ws), "--schema", str(schema), "-j", "2", "--batch-size", "64",
                str(tmp_path / "in.csv"), str(tmp_path / "in.parquet"), "-o", str(outdir), "--format", "json")
@@ -105,6 +107,7 @@ def test_csv_and_parquet_with_process_pool(ws: Path, tmp_path: Path, capsys: pyt
     assert not any(o["email"] == i["email"] for o, i in zip(out_csv, rows))
     table = pq.read_table(outdir / "in.parquet")
     assert table.num_rows == 300 and "note" not in table.column_names
+    assert table.schema.field("ts").type == pa.timestamp("us", tz="UTC") and table.column("ts")[0].as_py() == when
     meta = json.loads(table.schema.metadata[b"intelsec.tokenization"])
     assert meta["key_id"] == "telemetry" and meta["key_version"] == 1
     assert table.column("email").to_pylist() == [o["email"] for o in out_csv]  # deterministic across formats

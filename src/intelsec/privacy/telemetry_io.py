@@ -81,13 +81,14 @@ def read_batches(path: Path, batch_size: int = 5000) -> Iterator[pa.RecordBatch]
 class Writer:
     """Writes tokenized batches in the input's format; Parquet carries `metadata` in its footer."""
 
-    def __init__(self, path: Path, fmt: str, metadata: dict[str, Any]) -> None:
-        self.path, self.fmt, self.metadata = path, fmt, metadata
+    def __init__(self, path: Path, fmt: str, metadata: dict[str, Any], source_schema: pa.Schema | None = None) -> None:
+        self.path, self.fmt, self.metadata, self.source_schema = path, fmt, metadata, source_schema
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fh: IO[str] | None = _open_text(path, "wt") if fmt != "parquet" else None
         self._csv: csv.DictWriter[str] | None = None
         self._pq: Any = None
         self._schema: pa.Schema | None = None
+        self._inferred: pa.Schema | None = None
 
     def write(self, batch: pa.RecordBatch) -> None:
         records = batch.column("record").to_pylist()
@@ -109,11 +110,26 @@ class Writer:
 
         if self._pq is None:
             table = pa.Table.from_pylist(rows)
-            self._schema = table.schema.with_metadata({"intelsec.tokenization": json.dumps(self.metadata)})
+            self._inferred = table.schema
+            target = self._restore_types(table)
+            self._schema = target.schema.with_metadata({"intelsec.tokenization": json.dumps(self.metadata)})
             self._pq = pq.ParquetWriter(self.path, self._schema)
         else:
-            table = pa.Table.from_pylist(rows, schema=self._schema)
-        self._pq.write_table(table.replace_schema_metadata(self._schema.metadata))  # type: ignore[union-attr]
+            table = pa.Table.from_pylist(rows, schema=self._inferred)
+        assert self._schema is not None
+        self._pq.write_table(table.cast(self._schema.remove_metadata()).replace_schema_metadata(self._schema.metadata))
+
+    def _restore_types(self, table: pa.Table) -> pa.Table:
+        """Give columns back their source types (timestamps came through JSON as text) where they still fit."""
+        if self.source_schema is None:
+            return table
+        names = set(self.source_schema.names)
+        target = pa.schema([self.source_schema.field(n) if n in names else table.schema.field(n)
+                            for n in table.column_names])
+        try:
+            return table.cast(target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return table
 
     def close(self) -> None:
         if self._fh is not None:

@@ -77,7 +77,7 @@ def tokenize_files(inputs: list[Path], out: Path, schema: TelemetrySchema, key: 
         fmt = detect_format(src)
         meta = {"key_id": key.key_id, "key_version": key.version, "alg": key.alg,
                 "schema_digest": schema_digest(schema), "source": src.name}
-        writer = Writer(dst, fmt, meta)
+        writer = Writer(dst, fmt, meta, _parquet_schema(src) if fmt == "parquet" else None)
         qpath = dst.with_name(dst.name + ".quarantine.jsonl")
         counts = {"records": 0, "written": 0, "quarantined": 0, "fields_tokenized": 0}
         with qpath.open("w", encoding="utf-8") as qfh:
@@ -111,6 +111,12 @@ def tokenize_files(inputs: list[Path], out: Path, schema: TelemetrySchema, key: 
         summary.outputs.append(str(dst))
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _parquet_schema(path: Path) -> Any:
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(path).remove_metadata()
 
 
 def _missing(p: Path) -> Exception:
