@@ -172,3 +172,10 @@ def test_api_detokenize_auth_limits_and_audit(live: tuple[str, Workspace]) -> No
     assert [a.caller for a in audit[:3]] == ["anonymous", "anonymous", "reader"]
     assert all(a.channel == "api" for a in audit)
     assert not any("detok-secret" in (a.decision or "") or "alice" in (a.reason or "") for a in audit)
+    from intelsec.alerts.factory import alert_service
+
+    db = Database(ws.database_url())
+    alerts = alert_service(ws, db).list(source="privacy")
+    db.dispose()
+    assert sorted(a.rule for a in alerts) == ["privacy.detokenize_rate_limited", "privacy.detokenize_without_scope"]
+    assert {a.entity for a in alerts} == {"investigator", "reader"}

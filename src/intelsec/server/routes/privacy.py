@@ -62,6 +62,14 @@ def on_startup(ctx: AppContext) -> None:
     ctx.extras["console.privacy"] = card
 
 
+def _alert(ctx: AppContext, rule: str, caller: str, summary: str, audit_id: str, field: str | None) -> None:
+    """Detokenization pressure is worth a human look: wrong-scope callers and rate-limit hits."""
+    from intelsec.alerts.models import AlertIn
+
+    ctx.alerts.raise_alert(AlertIn(rule=rule, source="privacy", severity="medium", entity=caller, summary=summary,
+                                   evidence={"audit_id": audit_id, "field": field}))
+
+
 def _error(status: int, message: str, audit_id: str | None = None) -> JSONResponse:
     body: dict[str, Any] = {"detail": message}
     if audit_id:
@@ -93,10 +101,14 @@ async def detokenize(request: Request, ctx: Ctx) -> JSONResponse:
     try:
         caller = ctx.authorise(request, "detokenize")
     except HTTPException as exc:
-        who = "anonymous" if exc.status_code == 401 else str(exc.detail).split("'")[1]
+        parts = str(exc.detail).split("'")
+        who = parts[1] if exc.status_code == 403 and len(parts) > 1 else "anonymous"
         audit_id = svc.audit(who, "api", False, f"unauthorised: {exc.detail}", field_name=field, count=count,
                              reason=reason, ticket=ticket)
         state.requests.labels("unauthorised").inc()
+        if exc.status_code == 403:
+            _alert(ctx, "privacy.detokenize_without_scope", who, f"API token {who!r} tried to detokenize without "
+                   "the detokenize scope", audit_id, field)
         raise HTTPException(exc.status_code, {"detail": exc.detail, "audit_id": audit_id},
                             headers=exc.headers) from None
     try:
@@ -112,6 +124,9 @@ async def detokenize(request: Request, ctx: Ctx) -> JSONResponse:
         res = svc.detokenize(caller, "api", req)
     except Denied as exc:
         state.requests.labels("limited" if exc.status == 429 else "denied").inc()
+        if exc.status == 429 and exc.audit_id:
+            _alert(ctx, "privacy.detokenize_rate_limited", caller, f"{caller!r} hit the detokenization rate limit",
+                   exc.audit_id, req.field)
         return _error(exc.status, str(exc), exc.audit_id)
     state.requests.labels("granted").inc()
     state.tokens.inc(len(req.tokens) - len(res.errors))
