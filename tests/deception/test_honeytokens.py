@@ -102,3 +102,18 @@ def test_dlp_filter_knows_every_planted_value(deployed: Deployed) -> None:
     new = deployed.registry.rotate("api-token-billing-export", deployed.cfg.canary_base()).secret["token"]
     assert classify(new, load_all(deployed.ws.state_dir)) == "honeytoken"
     assert classify(old, load_all(deployed.ws.state_dir)) == "honeytoken"
+
+
+def test_dlp_scanner_reports_planted_values_as_honeytokens(deployed: Deployed, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Runs the workspace's DLP scanner when the installed intelsec has one."""
+    token = deployed.registry.current("api-token-billing-export").secret["token"]
+    key_id = deployed.registry.current("aws-ci-deploy-key").public
+    leak = tmp_path / "config.env"
+    leak.write_text(f"BILLING_TOKEN={token}\nAWS_ACCESS_KEY_ID={key_id}\n")
+    res = invoke(capsys, "privacy", "dlp", "scan", str(leak), "-f", "json", "-w", str(deployed.ws.root))
+    if "No such command" in res.err:
+        pytest.skip("this build has no DLP scanner")
+    findings = json.loads(res.out)["findings"]
+    assert findings and {f["status"] for f in findings} == {"honeytoken"}
+    assert token not in res.out and key_id not in res.out
