@@ -46,13 +46,13 @@ class Env:
         return Material(sid, svid.chain_pem(), svid.key_pem(), {"example.com": self.ca.bundle(),
                                                                 "other.org": self.other.bundle()})
 
-    def sidecar(self, mode: str = "enforce", audience: str | None = None) -> str:
+    def sidecar(self, mode: str = "enforce", audience: str | None = None, alerts: object = None) -> str:
         files = self.svid_files(self.ca, PAY, "payments")
         (self.tmp / "other-bundle.pem").write_bytes(self.other.bundle().pem())
         source = FileSource(Path(files["cert"]), Path(files["key"]),
                             [self.ca.directory / "bundle.json", self.tmp / "other-bundle.pem"])
         handler = InboundSidecar(source, self.upstream, rego_decider(engine_for_workspace(self.workspace)),
-                                 SidecarMetrics(self.registry), mode, audience)  # type: ignore[arg-type]
+                                 SidecarMetrics(self.registry), mode, audience, alerts=alerts)  # type: ignore[arg-type]
         return start_server(self.lt, handler, handler.context)[1]
 
     def client(self, material: Material | None, server_id: str | None = PAY) -> httpx.Client:
@@ -205,3 +205,22 @@ def test_rotated_svid_files_are_served_without_restart(env: Env) -> None:
     source._checked = 0.0
     second = source.material()
     assert second.version == first.version + 1 and second.chain_pem != first.chain_pem
+
+
+def test_refused_callers_raise_rate_limited_alerts(env: Env) -> None:
+    from intelsec.alerts.factory import alert_service
+    from intelsec.identity.sidecar import DenialAlerts
+    from intelsec.store.db import Database, upgrade
+
+    url = f"sqlite:///{env.tmp / 'alerts.db'}"
+    upgrade(url)
+    service = alert_service(env.workspace, Database(url))
+    addr = env.sidecar(alerts=DenialAlerts(service.raise_alert))
+    with env.client(env.material(env.other, "spiffe://other.org/ns/x")) as c:
+        assert c.get(f"https://{addr}/a").status_code == 403
+        assert c.get(f"https://{addr}/b").status_code == 403
+    with env.client(env.material(env.ca, API)) as c:
+        assert c.get(f"https://{addr}/ok").status_code == 200
+    alerts = service.list(source="identity")
+    assert [(a.rule, a.entity) for a in alerts] == [("identity.denied_caller", "spiffe://other.org/ns/x")]
+    assert "Invalid trust domain other.org" in alerts[0].summary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import ssl
 from collections.abc import Callable
 from datetime import timedelta
@@ -229,8 +230,13 @@ def _source(cert: Path | None, key: Path | None, bundles: list[Path] | None, soc
         from intelsec.identity.workload import WorkloadApiSource
 
         return WorkloadApiSource(socket)
+    if cert is None and key is None and not bundles and os.environ.get("SPIFFE_ENDPOINT_SOCKET"):
+        from intelsec.identity.workload import WorkloadApiSource
+
+        return WorkloadApiSource(None)  # SPIRE or intelsec agent named by SPIFFE_ENDPOINT_SOCKET
     if cert is None or key is None or not bundles:
-        raise InputError("give --cert, --key and --bundle, or --socket for the Workload API")
+        raise InputError("give --cert, --key and --bundle, or --socket (or SPIFFE_ENDPOINT_SOCKET) "
+                         "for the Workload API")
     from intelsec.identity.sources import FileSource
 
     return FileSource(cert, key, bundles)
@@ -275,7 +281,9 @@ def sidecar(
     server_id: Annotated[str | None, typer.Option("--server-id", help="Outbound: required server SPIFFE ID")] = None,
     audience: Annotated[str | None, typer.Option("--audience", help="Inbound: this service's JWT audience")] = None,
     metrics: Annotated[str | None, typer.Option("--metrics", help="HOST:PORT for Prometheus /metrics")] = None,
+    alerts: Annotated[bool, typer.Option("--alerts", help="Raise alerts for refused callers")] = False,
     workspace: WorkspaceOpt = None,
+    database: DatabaseOpt = None,
 ) -> None:
     """Run the mTLS sidecar. Inbound: verify the caller's SVID, ask policies/identity.rego, forward with
     x-spiffe-id headers or refuse with 403. Outbound: plain HTTP in, mTLS out checking the server's ID.
@@ -303,8 +311,16 @@ def sidecar(
     if direction == "inbound":
         from intelsec.policy.workspace import engine_for_workspace
 
-        engine = engine_for_workspace(open_workspace(workspace))
-        inbound = InboundSidecar(source, upstream, rego_decider(engine), m, mode, audience)  # type: ignore[arg-type]
+        ws = open_workspace(workspace)
+        engine = engine_for_workspace(ws)
+        denial_alerts = None
+        if alerts:
+            from intelsec.alerts.factory import alert_service
+            from intelsec.identity.sidecar import DenialAlerts
+
+            denial_alerts = DenialAlerts(alert_service(ws, open_database(ws, database)).raise_alert)
+        inbound = InboundSidecar(source, upstream, rego_decider(engine), m, mode, audience,  # type: ignore[arg-type]
+                                 alerts=denial_alerts)
         handler: InboundSidecar | OutboundSidecar = inbound
         context: Callable[[], ssl.SSLContext | None] = inbound.context
     else:

@@ -6,6 +6,7 @@ identity policy; outbound it turns local plain HTTP into mTLS with this workload
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 from collections import OrderedDict
@@ -73,6 +74,36 @@ def _sans(chain: list[Any]) -> dict[str, list[str]]:
             "dns": san.get_values_for_type(x509.DNSName)}
 
 
+class DenialAlerts:
+    """Raise (rate-limited) alerts for refused callers; the alert store's dedup collapses repeats."""
+
+    def __init__(self, raise_alert: Callable[[Any], Any], interval: float = 60.0) -> None:
+        self.raise_alert, self.interval = raise_alert, interval
+        self._last: dict[str, float] = {}
+
+    async def __call__(self, entity: str, attested: bool, mode: str, request: Request, reasons: list[str],
+                       digest: str) -> None:
+        import time
+
+        from intelsec.alerts.models import AlertIn
+
+        rule = "identity.denied_caller" if attested else "identity.unattested_caller"
+        key = f"{rule}:{entity}"[:255]
+        now = time.monotonic()
+        if now - self._last.get(key, -1e9) < self.interval:
+            return
+        self._last[key] = now
+        alert = AlertIn(rule=rule, source="identity", severity="low" if mode == "shadow" else "medium",
+                        entity=entity[:255], dedup_key=key,
+                        summary=f"{'would refuse' if mode == 'shadow' else 'refused'} {entity}: {'; '.join(reasons)}",
+                        evidence={"method": request.method, "path": request.path, "reasons": reasons, "mode": mode,
+                                  "policy_digest": digest})
+        try:
+            await asyncio.to_thread(self.raise_alert, alert)
+        except Exception:  # alerting must never take the data path down
+            log.warning("could not raise identity alert", exc_info=True)
+
+
 @dataclass
 class Attestation:
     verdict: Verdict
@@ -84,8 +115,10 @@ class InboundSidecar:
     """Handler for HttpServer: verify, decide, forward (or refuse with 403 and the reasons)."""
 
     def __init__(self, source: SvidSource, upstream: str, decide: Decide, metrics: SidecarMetrics,
-                 mode: Mode = "enforce", audience: str | None = None, timeout: float = 30.0) -> None:
+                 mode: Mode = "enforce", audience: str | None = None, timeout: float = 30.0,
+                 alerts: DenialAlerts | None = None) -> None:
         self.source, self.decide, self.metrics, self.mode, self.audience = source, decide, metrics, mode, audience
+        self.alerts = alerts
         self.upstream = upstream if "://" in upstream else f"http://{upstream}"
         self.client = httpx.AsyncClient(base_url=self.upstream, timeout=timeout,
                                         limits=httpx.Limits(max_keepalive_connections=64))
@@ -151,6 +184,9 @@ class InboundSidecar:
                 log.warning("%s %s %s from %s: %s (policy %s)", "would deny" if self.mode == "shadow" else "denied",
                             request.method, request.path, att.verdict.spiffe_id or "unattested caller",
                             "; ".join(reasons), digest[:12])
+                if self.alerts is not None:
+                    caller = att.verdict.spiffe_id or f"unattested:{(request.client or ('?',))[0]}"
+                    await self.alerts(caller, attested, self.mode, request, reasons, digest)
                 if self.mode == "enforce":
                     return json_response(403, {"error": "forbidden", "reasons": reasons,
                                                "spiffe_id": att.verdict.spiffe_id})
