@@ -77,13 +77,18 @@ KEY_COLUMNS = ["key_id", "version", "alg", "state", "provider", "kcv", "created_
 
 def _keyring(workspace, keyring, create: bool = False):  # type: ignore[no-untyped-def]
     """The workspace keyring, or a bare keyring file (local provider) when no workspace is used."""
+    from intelsec.errors import ConfigError
     from intelsec.privacy.config import PrivacyConfig, privacy_config
     from intelsec.privacy.keys.factory import keyring_for
 
-    if keyring is not None and workspace is None:
-        return keyring_for(PrivacyConfig(), keyring.parent, create=create, keyring_path=keyring.resolve())
-    ws = open_workspace(workspace)
-    return keyring_for(privacy_config(ws), ws.root, create=create, keyring_path=keyring)
+    path = keyring.resolve() if keyring is not None else None
+    try:
+        ws = open_workspace(workspace)
+    except ConfigError:
+        if workspace is not None or path is None:
+            raise
+        return keyring_for(PrivacyConfig(), path.parent, create=create, keyring_path=path)
+    return keyring_for(privacy_config(ws), ws.root, create=create, keyring_path=path)
 
 
 KeyringOpt = Annotated[Path | None, typer.Option("--keyring", help="Keyring file (default: from the workspace "
@@ -234,7 +239,7 @@ def tokenize(
     from intelsec.privacy.config import PrivacyConfig, privacy_config
 
     cfg = privacy_config(ws) if ws else PrivacyConfig()
-    data_key = _keyring(workspace if ws else None, keyring).data_key(key or sch.key or cfg.default_key, key_version)
+    data_key = _keyring(workspace, keyring).data_key(key or sch.key or cfg.default_key, key_version)
     flt = open_filter(state_dir, "tokenized") if state_dir else None
     if flt is None:
         info("note: no workspace or --fingerprints: emitted tokens are not recorded, so DLP scans cannot tell "
