@@ -133,3 +133,27 @@ def test_pkcs11_bad_pin_or_token(tmp_path: Path, softhsm: str, monkeypatch: pyte
     monkeypatch.delenv("INTELSEC_PKCS11_PIN")
     with pytest.raises(ProviderError, match="INTELSEC_PKCS11_PIN"):
         keyring_for(cfg, tmp_path)
+
+
+def test_keys_cli_create_rotate_list_export(workspace_dir: Path, master_key: str, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.clirunner import invoke
+
+    ws = str(workspace_dir)
+    assert invoke(capsys, "privacy", "keys", "create", "-w", ws, "exports", "--alg", "ff3-1").code == 0
+    r = invoke(capsys, "privacy", "keys", "create", "-w", ws, "exports")
+    assert r.code == 2 and "already exists" in r.err
+    assert invoke(capsys, "privacy", "keys", "rotate", "-w", ws, "exports").code == 0
+    r = invoke(capsys, "privacy", "keys", "list", "-w", ws, "--format", "json")
+    listed = json.loads(r.out)
+    assert [(k["key_id"], k["version"], k["alg"], k["state"]) for k in listed] == [
+        ("exports", 1, "ff3-1", "decrypt-only"), ("exports", 2, "ff3-1", "active")]
+    out = tmp_path / "public.json"
+    assert invoke(capsys, "privacy", "keys", "export-public-metadata", "-w", ws, "-o", str(out)).code == 0
+    exported = out.read_text()
+    ring = json.loads((workspace_dir / ".intelsec/keys/keyring.json").read_text())
+    for v in ring["keys"]["exports"]["versions"]:
+        assert v["wrapped"]["ciphertext"] not in exported and v["kcv"] in exported
+    assert "ciphertext" not in exported and master_key not in exported
+    r = invoke(capsys, "privacy", "keys", "rotate", "-w", ws, "nope")
+    assert r.code == 1 and "no key 'nope'" in r.err
