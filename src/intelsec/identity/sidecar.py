@@ -22,6 +22,7 @@ from intelsec.identity.bundle import TrustBundle
 from intelsec.identity.httpserver import Request, Response, json_response
 from intelsec.identity.sources import SvidSource
 from intelsec.identity.tlsconfig import PeerCheck, client_context, peer_chain, server_context
+from intelsec.identity.upstream import UpstreamError, UpstreamPool
 from intelsec.identity.verify import Verdict, verify_jwt_svid, verify_x509_svid
 
 log = logging.getLogger("intelsec.identity.sidecar")
@@ -120,8 +121,7 @@ class InboundSidecar:
         self.source, self.decide, self.metrics, self.mode, self.audience = source, decide, metrics, mode, audience
         self.alerts = alerts
         self.upstream = upstream if "://" in upstream else f"http://{upstream}"
-        self.client = httpx.AsyncClient(base_url=self.upstream, timeout=timeout,
-                                        limits=httpx.Limits(max_keepalive_connections=64))
+        self.pool = UpstreamPool(self.upstream, timeout)
         self._ctx: tuple[int, ssl.SSLContext] | None = None
         self._verdicts: OrderedDict[tuple[int, bytes | None], tuple[Verdict, list[Any]]] = OrderedDict()
 
@@ -203,10 +203,16 @@ class InboundSidecar:
         host = request.header("host")
         if host:
             headers.append(("x-forwarded-host", host))
-        return await relay(self.client, request, headers)
+        try:
+            resp = await self.pool.send(request.method, request.target, headers, request.body)
+        except UpstreamError as exc:
+            log.warning("upstream %s failed: %s", request.path, exc)
+            return json_response(502, {"error": "bad gateway", "reason": str(exc)[:200]})
+        resp.headers = [(k, v) for k, v in resp.headers if k not in HOP_BY_HOP]
+        return resp
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        await self.pool.aclose()
 
 
 async def relay(client: httpx.AsyncClient, request: Request, headers: list[tuple[str, str]]) -> Response:
