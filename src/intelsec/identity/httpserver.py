@@ -117,6 +117,8 @@ class HttpServer:
                     continue
                 if isinstance(event, h11.Request):
                     req = event
+                    if conn.they_are_waiting_for_100_continue:  # curl sends Expect: 100-continue for bodies
+                        writer.write(conn.send(h11.InformationalResponse(status_code=100, headers=[])) or b"")
                 elif isinstance(event, h11.Data):
                     body += event.data
                     if len(body) > MAX_BODY:
