@@ -285,8 +285,11 @@ def sidecar(
     workspace: WorkspaceOpt = None,
     database: DatabaseOpt = None,
 ) -> None:
-    """Run the mTLS sidecar. Inbound: verify the caller's SVID, ask policies/identity.rego, forward with
-    x-spiffe-id headers or refuse with 403. Outbound: plain HTTP in, mTLS out checking the server's ID.
+    """Run the mTLS sidecar (inbound: verify + Rego authz + forward; outbound: mTLS with this SVID).
+
+    Inbound it verifies the caller's SVID, asks policies/identity.rego, and forwards with x-spiffe-id
+    headers or refuses with 403. Outbound it takes plain HTTP locally and speaks mTLS upstream,
+    checking the server's SPIFFE ID in the handshake.
 
     \b
     Examples:
@@ -456,8 +459,10 @@ def report(
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = "table",
 ) -> None:
-    """Identity coverage of tier-0 services: registered? behind an enforcing mTLS sidecar? free of plaintext
-    secrets in their manifests? Exit 1 when any falls short. Secret values are never printed.
+    """Identity coverage of tier-0 services from Kubernetes manifests (exit 1 when one falls short).
+
+    For each service: registered? behind an enforcing mTLS sidecar? free of plaintext secrets?
+    Secret values are never printed.
 
     \b
     Examples:
