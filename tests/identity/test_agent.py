@@ -174,3 +174,70 @@ def test_malformed_registration_file(tmp_path: Path, body: str, message: str) ->
 def test_template_registrations_load(workspace_dir: Path) -> None:
     entries = load_registrations(workspace_dir / "identity" / "spiffeids.yaml")
     assert {e.metadata.name for e in entries} >= {"api-gateway", "payments", "ledger"}
+
+
+def test_k8s_attestor_matches_pod_selectors(tmp_path: Path, sock: Path) -> None:
+    """k8s selectors from an emulated kubelet `/pods` endpoint (a local HTTP server: no cluster here)
+    and a cgroup file placing this process in a pod."""
+    from intelsec.identity.httpserver import Request, Response, json_response
+    from intelsec.identity.k8s import K8sAttestor, pod_of
+    from tests.identity.netutil import LoopThread, start_server
+
+    uid, cid = "0f8e2a9c-1b2c-4d5e-8f90-a1b2c3d4e5f6", "ab" * 32
+    proc = tmp_path / "proc" / str(os.getpid())
+    proc.mkdir(parents=True)
+    (proc / "cgroup").write_text(
+        f"0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{uid.replace('-', '_')}.slice/"
+        f"cri-containerd-{cid}.scope\n")
+    assert pod_of(os.getpid(), tmp_path / "proc") == (uid, cid)
+    pods = {"items": [
+        {"metadata": {"uid": "other", "namespace": "prod", "name": "x"}, "spec": {"serviceAccountName": "x"}},
+        {"metadata": {"uid": uid, "namespace": "prod", "name": "payments-7d9", "labels": {"app": "payments"}},
+         "spec": {"serviceAccountName": "payments", "nodeName": "n1"},
+         "status": {"containerStatuses": [{"name": "app", "image": "payments:1", "containerID": f"containerd://{cid}"}]}},
+    ]}
+    seen_auth: list[str | None] = []
+
+    async def kubelet(request: Request) -> Response:
+        seen_auth.append(request.header("authorization"))
+        return json_response(200, pods) if request.path == "/pods" else Response(404)
+
+    lt = LoopThread()
+    try:
+        _, addr = start_server(lt, kubelet)
+        token = tmp_path / "token"
+        token.write_text("kubelet-token\n")
+        att = K8sAttestor(f"http://{addr}/pods", token, proc_root=tmp_path / "proc")
+        sel = att.selectors(os.getpid())
+        assert {("k8s:ns", "prod"), ("k8s:sa", "payments"), ("k8s:pod-label", "app:payments"),
+                ("k8s:container-name", "app"), ("k8s:node-name", "n1")} <= sel
+        assert seen_auth == ["Bearer kubelet-token"]
+        assert att.selectors(1) == set()  # not in a pod (no such cgroup under the fake /proc)
+        ca = LocalCA.init(tmp_path / "ca", "example.com")
+        regs = tmp_path / "k8s.yaml"
+        regs.write_text("""- apiVersion: spiffe.io/v1alpha1
+  kind: WorkloadRegistration
+  metadata: {name: payments}
+  spec:
+    spiffeID: spiffe://example.com/ns/prod/sa/payments
+    selectors: [{"k8s:ns": prod}, {"k8s:sa": payments}]
+""")
+        agent = Agent(ca, load_registrations(regs), sock, k8s=att)
+        agent.start()
+        try:
+            client = WorkloadApiClient(f"unix:{sock}", default_timeout=10)
+            assert str(client.fetch_x509_svid().spiffe_id) == "spiffe://example.com/ns/prod/sa/payments"
+            client.close()
+        finally:
+            agent.stop()
+        plain = Agent(ca, load_registrations(regs), tmp_path / "plain.sock")  # no k8s attestor: no match
+        plain.start()
+        try:
+            client = WorkloadApiClient(f"unix:{tmp_path / 'plain.sock'}", default_timeout=5)
+            with pytest.raises(FetchX509SvidError):
+                client.fetch_x509_svid()
+            client.close()
+        finally:
+            plain.stop()
+    finally:
+        lt.stop()

@@ -347,6 +347,10 @@ def agent(
     ttl: TtlOpt = "1h",
     rotate_at: Annotated[float, typer.Option("--rotate-at", min=0.1, max=0.9,
                                              help="Re-issue after this fraction of an SVID's life")] = 0.5,
+    k8s_pods: Annotated[str | None, typer.Option(
+        "--k8s-pods", help="Enable k8s selectors: kubelet /pods URL or a PodList JSON file")] = None,
+    k8s_token_file: Annotated[Path | None, typer.Option("--k8s-token-file", help="Bearer token for --k8s-pods")] = None,
+    k8s_ca: Annotated[Path | None, typer.Option("--k8s-ca", help="CA file for the kubelet's certificate")] = None,
     ca_dir: CaDirOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -355,6 +359,8 @@ def agent(
     \b
     Examples:
       intelsec identity agent --socket /run/intelsec/agent.sock
+      intelsec identity agent --socket /run/intelsec/agent.sock --k8s-pods https://127.0.0.1:10250/pods \\
+          --k8s-token-file /var/run/secrets/kubernetes.io/serviceaccount/token
       SPIFFE_ENDPOINT_SOCKET=unix:/run/intelsec/agent.sock my-service
     """
     import signal
@@ -367,7 +373,12 @@ def agent(
     ca = _load_ca(ca_dir, workspace)
     path = registrations or open_workspace(workspace).path("identity/spiffeids.yaml")
     entries = load_registrations(path)
-    srv = Agent(ca, entries, socket, ttl=_ttl(ttl), rotate_fraction=rotate_at)
+    k8s = None
+    if k8s_pods:
+        from intelsec.identity.k8s import K8sAttestor
+
+        k8s = K8sAttestor(k8s_pods, k8s_token_file, verify=str(k8s_ca) if k8s_ca else True)
+    srv = Agent(ca, entries, socket, ttl=_ttl(ttl), rotate_fraction=rotate_at, k8s=k8s)
     srv.start()
     info(f"Workload API on unix:{socket} ({len(entries)} registrations, trust domain {ca.trust_domain})")
     stop = threading.Event()

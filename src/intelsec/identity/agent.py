@@ -29,6 +29,7 @@ from spiffe._proto import workload_pb2, workload_pb2_grpc
 from intelsec.clock import Clock, SystemClock, parse_duration
 from intelsec.identity.attest import PeerCred, matching, needs_sha256, peer_cred, unix_selectors
 from intelsec.identity.ca import IssuedSvid, LocalCA
+from intelsec.identity.k8s import K8sAttestor
 from intelsec.identity.schemas import WorkloadRegistration
 from intelsec.identity.verify import verify_jwt_svid
 
@@ -93,8 +94,8 @@ class PeerTable:
 
 class WorkloadApi(workload_pb2_grpc.SpiffeWorkloadAPIServicer):
     def __init__(self, ca: LocalCA, entries: list[WorkloadRegistration], peers: PeerTable, cache: SvidCache,
-                 jwt_ttl: timedelta = timedelta(minutes=5), poll: float = 0.2) -> None:
-        self.ca, self.entries, self.peers, self.cache = ca, entries, peers, cache
+                 jwt_ttl: timedelta = timedelta(minutes=5), poll: float = 0.2, k8s: K8sAttestor | None = None) -> None:
+        self.ca, self.entries, self.peers, self.cache, self.k8s = ca, entries, peers, cache, k8s
         self.jwt_ttl, self.poll = jwt_ttl, poll
         self._sha = needs_sha256(entries)
 
@@ -107,7 +108,10 @@ class WorkloadApi(workload_pb2_grpc.SpiffeWorkloadAPIServicer):
         if cred is None:
             context.abort(grpc.StatusCode.PERMISSION_DENIED, "could not attest the caller")
         assert cred is not None
-        found = matching(self.entries, unix_selectors(cred, self._sha))
+        selectors = unix_selectors(cred, self._sha)
+        if self.k8s is not None:
+            selectors |= self.k8s.selectors(cred.pid)
+        found = matching(self.entries, selectors)
         if not found:
             log.info("no registration for pid %s uid %s gid %s", cred.pid, cred.uid, cred.gid)
             context.abort(grpc.StatusCode.PERMISSION_DENIED, "no identity issued")
@@ -254,10 +258,10 @@ class Agent:
 
     def __init__(self, ca: LocalCA, entries: list[WorkloadRegistration], socket_path: Path,
                  ttl: timedelta = timedelta(hours=1), rotate_fraction: float = 0.5, clock: Clock | None = None,
-                 max_workers: int = 32) -> None:
+                 max_workers: int = 64, k8s: K8sAttestor | None = None) -> None:
         self.peers = PeerTable()
         self.cache = SvidCache(ca, ttl, rotate_fraction, clock)
-        self.api = WorkloadApi(ca, entries, self.peers, self.cache)
+        self.api = WorkloadApi(ca, entries, self.peers, self.cache, k8s=k8s)
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers))
         workload_pb2_grpc.add_SpiffeWorkloadAPIServicer_to_server(self.api, self.server)  # type: ignore[no-untyped-call]
         self.port = self.server.add_insecure_port("127.0.0.1:0")
