@@ -26,6 +26,10 @@ class Detector:
     validator: v.Validator | None = None
     builtin: bool = True
     prefilter: str | None = None  # hyperscan pattern: the regex without look-arounds plus one terminator char
+    # hyperscan pattern matching exactly the regex's matches plus one boundary char (or line edge) on
+    # each side, for validator-free detectors whose values start and end with a digit: findings come
+    # straight from hyperscan, no Python regex per line
+    exact: str | None = None
     flags: int = re.ASCII
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
     bregex: re.Pattern[bytes] = field(init=False, repr=False, compare=False)
@@ -68,7 +72,7 @@ BUILTINS: tuple[Detector, ...] = (
              r"(?<![\w.%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}"
              r"(?![\w-])", "Email address", v.email),
     Detector("ipv4", "low", rf"(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?![\w]|\.\d)", "IPv4 address",
-             prefilter=r"\d{1,3}(?:\.\d{1,3}){3}(?:[^0-9A-Za-z_]|$)"),
+             exact=rf"(?:^|[^0-9A-Za-z_.]){_OCTET}(?:\.{_OCTET}){{3}}(?:[^0-9A-Za-z_.]|\.[^0-9]|\.?$)"),
     Detector("ipv6", "low",
              rf"(?<![\w:.])(?:(?:{_H}:){{7}}{_H}|(?:{_H}:){{6}}{_V4}|(?:{_H}(?::{_H}){{0,6}})?::"
              rf"(?:(?:{_H}:){{0,5}}(?:{_V4}|{_H}))?)(?![\w:]|\.\d)", "IPv6 address", v.ipv6),
@@ -85,7 +89,7 @@ BUILTINS: tuple[Detector, ...] = (
              "GitHub token (classic or fine-grained)", v.token(4)),
     Detector("slack_token", "high", rf"{_TOKEN_L}xox[abposr]-\d{{6,16}}-[0-9A-Za-z-]{{10,250}}{_TOKEN_R}",
              "Slack token", v.token(5),
-             prefilter=rf"xox[abposr]-\d{{6,16}}-[0-9A-Za-z-]{{10,250}}{_END}"),
+             prefilter=rf"xox[abposr]-\d{{6,16}}-[0-9A-Za-z-]{{10,}}{_END}"),
     Detector("private_key", "critical",
              r"-----BEGIN (?:(?:RSA|DSA|EC|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY(?: BLOCK)?-----",
              "PEM/OpenSSH private key block"),

@@ -18,7 +18,9 @@ from intelsec.privacy.dlp.detectors import Detector
 
 # (line index in block, detector index, search start, last end): byte offsets in the block. The
 # detector's regex searches the line from `search start`, and may stop once a match ends at or
-# after `last end - 1` (-1: search the whole line). See HyperscanEngine. Sorted by line.
+# after `last end - 1` (-1: search the whole line). `last end` <= -2 encodes an exact match found
+# by the engine itself: the value is buf[search start : -last end - 2]. See HyperscanEngine.
+# Sorted by line.
 Candidates = list[tuple[int, int, int, int]]
 
 
@@ -66,6 +68,8 @@ class HyperscanEngine(CandidateEngine):
     Built-in detectors also get a window: hyperscan reports where candidate matches end (at most
     one byte late, with their `prefilter` terminator), so every true match starts at or after
     `first end - longest match - 1` and ends by `last end`; the regex skips the rest of the line.
+    Detectors with a hand-written `prefilter` (exact hyperscan syntax, no look-arounds) are compiled
+    with leftmost start-of-match, so their window starts at the earliest candidate start.
     Look-arounds still see the real neighbouring bytes, so results equal a whole-line search.
     """
 
@@ -86,15 +90,26 @@ class HyperscanEngine(CandidateEngine):
         # window slack per detector: its longest match, or -1 for "whole line" (unbounded or user)
         self._width = np.array([d.width if d.builtin and d.width is not None else -1 for d in self.detectors],
                                dtype=np.int64)
+        som = [bool(d.builtin and (d.prefilter or d.exact)) for d in self.detectors]
+        self._exact = np.array([bool(d.builtin and d.exact) for d in self.detectors], dtype=bool)
+        self._som = np.array(som, dtype=bool)
+        exact = hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_SOM_LEFTMOST
         self._db = None
         if ok:
             self._db = hyperscan.Database()
-            self._db.compile(expressions=[self._expr(self.detectors[i]) for i in ok], ids=ok,
-                             flags=[flags | self._case(self.detectors[i]) for i in ok])
+            exprs = [self._expr(self.detectors[i]) for i in ok]
+            try:
+                self._db.compile(expressions=exprs, ids=ok,
+                                 flags=[(exact if som[i] else flags) | self._case(self.detectors[i]) for i in ok])
+            except hyperscan.error:  # start-of-match tracking too costly: plain prefilter for all
+                self._som[:] = False
+                self._exact[:] = False
+                exprs = [self._expr(self.detectors[i], exact=False) for i in ok]
+                self._db.compile(expressions=exprs, ids=ok, flags=[flags | self._case(self.detectors[i]) for i in ok])
 
     @staticmethod
-    def _expr(d: Detector) -> bytes:
-        return (d.prefilter or d.pattern).encode("ascii")
+    def _expr(d: Detector, exact: bool = True) -> bytes:
+        return ((d.exact if exact else None) or d.prefilter or d.pattern).encode("ascii")
 
     def _case(self, d: Detector) -> int:
         import re
@@ -111,32 +126,58 @@ class HyperscanEngine(CandidateEngine):
 
     def candidates(self, buf: bytes, starts: np.ndarray, ends: np.ndarray) -> Candidates:
         ids: list[int] = []
+        froms: list[int] = []
         tos: list[int] = []
         if self._db is not None and buf:
-            def on_match(id_: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            def on_match(id_: int, from_: int, to: int, _flags: int, _ctx: object) -> None:
                 ids.append(id_)
+                froms.append(from_)
                 tos.append(to)
 
             self._db.scan(buf, match_event_handler=on_match)
         out: Candidates = []
         if ids:
             nd = len(self.detectors)
+            id_ = np.asarray(ids, dtype=np.int64)
             to = np.asarray(tos, dtype=np.int64)
+            fr = np.asarray(froms, dtype=np.int64)
+            ex = self._exact[id_]
+            if ex.any():
+                out = self._exact_spans(buf, ends, id_[ex], fr[ex], to[ex])
+                id_, to, fr = id_[~ex], to[~ex], fr[~ex]
+        if len(ids) and len(to):
             lines = np.minimum(np.searchsorted(ends, to - 1, side="left"), len(ends) - 1)
-            keys = lines * nd + np.asarray(ids, dtype=np.int64)
+            keys = lines * nd + id_
             order = np.argsort(keys, kind="stable")
-            keys, to = keys[order], to[order]
+            keys, to, fr = keys[order], to[order], fr[order]
             uniq, first = np.unique(keys, return_index=True)
             line, det = np.divmod(uniq, nd)
             s = starts[line]
             width = self._width[det]
-            lo = np.where(width < 0, s, np.maximum(s, np.minimum.reduceat(to, first) - width - 1))
+            lo = np.where(self._som[det], np.maximum(s, np.minimum.reduceat(fr, first)),
+                          np.where(width < 0, s, np.maximum(s, np.minimum.reduceat(to, first) - width - 1)))
             hi = np.where(width < 0, -1, np.maximum.reduceat(to, first))
-            out = list(zip(line.tolist(), det.tolist(), lo.tolist(), hi.tolist(), strict=True))
+            out += zip(line.tolist(), det.tolist(), lo.tolist(), hi.tolist(), strict=True)
+            out.sort()
         if self._fallback is not None:
             out.extend((i, self.always[j], s, e) for i, j, s, e in self._fallback.candidates(buf, starts, ends))
             out.sort()
         return out
+
+    @staticmethod
+    def _exact_spans(buf: bytes, ends: np.ndarray, det: np.ndarray, fr: np.ndarray, to: np.ndarray) -> Candidates:
+        """Trim the boundary chars off `exact` matches (values start and end with a digit)."""
+        arr = np.frombuffer(buf, dtype=np.uint8)
+        digit = (arr >= 48) & (arr <= 57)
+        start = fr + ~digit[fr]
+        end = to.copy()
+        for _ in range(2):  # the right boundary is at most two chars (".x")
+            back = ~digit[end - 1]
+            end -= back
+        keys = np.unique(np.stack([start, det, end]), axis=1)  # one report per value
+        start, det, end = keys
+        line = np.searchsorted(ends, start, side="left")
+        return list(zip(line.tolist(), det.tolist(), start.tolist(), (-end - 2).tolist(), strict=True))
 
 
 def make_engine(detectors: Sequence[Detector], name: str = "auto") -> CandidateEngine:

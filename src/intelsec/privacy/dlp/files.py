@@ -161,6 +161,4 @@ class FileScanner:
 
     def _block(self, block: bytes, line_no: int, name: str, bad: list[int]) -> Iterator[Finding]:
         self.stats.lines_scanned += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
-        for f in self.scanner.scan_block(block, line_no, bad):
-            f.path = name
-            yield f
+        yield from self.scanner.scan_block(block, line_no, bad, name)

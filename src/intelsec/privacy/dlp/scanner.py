@@ -84,7 +84,8 @@ class Scanner:
                     return f.label
         return LEAK
 
-    def scan_block(self, buf: bytes, first_line: int = 1, bad_utf8: list[int] | None = None) -> Iterator[Finding]:
+    def scan_block(self, buf: bytes, first_line: int = 1, bad_utf8: list[int] | None = None,
+                   path: str = "") -> Iterator[Finding]:
         """Findings in `buf`, a block of whole lines; line numbers start at `first_line`.
 
         Lines that are not valid UTF-8 are decoded with invalid bytes escaped (one character
@@ -117,6 +118,17 @@ class Scanner:
                 text = raw.decode("utf-8", "surrogateescape")
                 ascii_line = len(text) == len(raw)
             det = dets[j]
+            if last <= -2:  # exact match found by the engine
+                end = -last - 2
+                if ascii_line:
+                    s, e = lo - shift, end - shift
+                else:
+                    s = len(buf[shift:lo].decode("utf-8", "surrogateescape"))
+                    e = s + len(buf[lo:end].decode("utf-8", "surrogateescape"))
+                value = text[s:e]
+                findings.append(Finding(first_line + i, s, e, det.id, det.severity,
+                                        self.status_of(value) if filters else LEAK, path, value))
+                continue
             group = det.group
             validate = det.validator
             if det.builtin and ascii_line:  # byte offsets == character offsets on an ASCII line
@@ -137,7 +149,7 @@ class Scanner:
                             e = s + n
                             value = value[:n]
                         findings.append(Finding(first_line + i, s, e, det.id, det.severity,
-                                                self.status_of(value) if filters else LEAK, "", value))
+                                                self.status_of(value) if filters else LEAK, path, value))
                 if 0 <= last - 1 <= m.end():
                     break  # the last match the engine saw: nothing further on this line
         if len(findings) > 1:

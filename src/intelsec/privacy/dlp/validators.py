@@ -58,12 +58,18 @@ _IIN_RANGES: tuple[tuple[int, int, frozenset[int]], ...] = (
 )
 
 
+_IIN_BY_WIDTH: dict[int, list[tuple[int, int, frozenset[int]]]] = {}
+for _low, _high, _lengths in _IIN_RANGES:
+    _IIN_BY_WIDTH.setdefault(len(str(_low)), []).append((_low, _high, _lengths))
+
+
 def iin_ok(digits: str) -> bool:
     n = len(digits)
-    for low, high, lengths in _IIN_RANGES:
-        width = len(str(low))
-        if n in lengths and low <= int(digits[:width]) <= high:
-            return True
+    for width, rows in _IIN_BY_WIDTH.items():
+        prefix = int(digits[:width])
+        for low, high, lengths in rows:
+            if low <= prefix <= high and n in lengths:
+                return True
     return False
 
 
@@ -112,13 +118,12 @@ IBAN_LENGTHS: dict[str, int] = {
 }
 
 
+_IBAN_DIGITS = {ord(c): str(i + 10) for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ")}
+
+
 def iban_mod97_ok(iban: str) -> bool:
-    rearranged = iban[4:] + iban[:4]
-    try:
-        number = int("".join(str(int(c, 36)) for c in rearranged))
-    except ValueError:
-        return False
-    return number % 97 == 1
+    rearranged = (iban[4:] + iban[:4]).translate(_IBAN_DIGITS)
+    return rearranged.isdigit() and rearranged.isascii() and int(rearranged) % 97 == 1
 
 
 def iban(value: str, line: str, start: int) -> int | None:
@@ -143,10 +148,17 @@ def iban(value: str, line: str, start: int) -> int | None:
     return taken if iban_mod97_ok(compact) else None
 
 
+_DIGITS = frozenset("0123456789")
+_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
+_UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
 def looks_random(value: str, min_distinct: int = 10) -> bool:
     """Reject placeholders such as `ghp_XXXX...`: real tokens mix letters and digits."""
-    classes = any(c.isdigit() for c in value) + any(c.islower() for c in value) + any(c.isupper() for c in value)
-    return len(set(value)) >= min_distinct and classes >= 2
+    chars = set(value)
+    if len(chars) < min_distinct:
+        return False
+    return bool(chars & _DIGITS) + bool(chars & _LOWER) + bool(chars & _UPPER) >= 2
 
 
 def token(prefix_len: int) -> Validator:
