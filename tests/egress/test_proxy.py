@@ -97,6 +97,7 @@ def test_allowed_http_and_connect_tunnel(ws: Path, tmp_path: Path) -> None:
         with RunningProxy(proxy) as rp, httpx.Client(proxy=rp.url, verify=client_tls, timeout=10) as client:
             r = client.get(f"http://allowed.test:{http_port}/plain?q=1")
             assert r.status_code == 200 and r.text.startswith("upstream saw /plain?q=1")
+            assert r.headers["connection"] == "close"  # one request per proxied HTTP connection
             r = client.post(f"http://allowed.test:{http_port}/up", content=b"payload")
             assert r.text == "echo:payload"
             for i in range(3):  # several requests over one tunnel
@@ -204,3 +205,35 @@ def test_graceful_shutdown_lets_open_tunnel_finish(ws: Path, tmp_path: Path) -> 
             s.close()
             t.join(15)
             assert not t.is_alive()
+
+
+def test_exception_expiring_while_proxy_runs(ws: Path, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from intelsec.clock import FrozenClock
+
+    (ws / "egress" / "exceptions.yaml").write_text(
+        "exceptions:\n  - namespace: dev\n    destination: vendor.test\n    ticket: SEC-9\n    owner: erin\n"
+        "    expires: 2026-06-01T13:00:00Z\n"
+    )
+    clock = FrozenClock(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
+    decider = EgressDecider(Workspace.load(ws), env="staging", clock=clock)
+    expired: list[str] = []
+    registry = CollectorRegistry()
+    proxy = EgressProxy(
+        decider,
+        ClientMap(decider.cfg.enforcement),
+        ProxySettings(port=0),
+        resolver=static_resolver(NAMES, fallback=None),
+        metrics=EgressMetrics(registry),
+        on_expired=lambda es: expired.extend(e.ticket for e in es),
+    )
+    assert registry.get_sample_value("intelsec_egress_exceptions_active", {"namespace": "dev"}) == 1
+    with upstream() as port, RunningProxy(proxy) as rp, httpx.Client(proxy=rp.url, timeout=10) as client:
+        r = client.get(f"http://vendor.test:{port}/")
+        assert r.status_code == 200 and r.text.startswith("upstream saw")
+        clock.advance(timedelta(hours=2))
+        r = client.get(f"http://vendor.test:{port}/")
+        assert r.status_code == 403 and "not approved for namespace dev" in r.text
+    assert expired == ["SEC-9"]
+    assert registry.get_sample_value("intelsec_egress_exceptions_expired") == 1

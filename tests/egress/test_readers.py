@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from intelsec.egress.models import ReadStats
-from intelsec.egress.readers import detect, read_flows
+from intelsec.egress.readers import READERS, detect, read_flows
 from intelsec.errors import InputError
 
 EXPECTED_FORMAT = {"aws-vpcflow": "aws-vpcflow", "envoy": "envoy", "squid": "squid"}
@@ -180,3 +183,68 @@ def test_gzip_and_undetectable(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot detect"):
         list(read_flows([junk], ReadStats()))
     assert detect("hello") is None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(max_size=300), min_size=1, max_size=8), st.sampled_from(sorted(READERS)))
+def test_readers_never_crash_on_arbitrary_lines(tmp_path: Path, lines: list[str], fmt: str) -> None:
+    p = tmp_path / "fuzz.log"
+    p.write_text("\n".join(line.replace("\r", " ") for line in lines) + "\n", encoding="utf-8", errors="replace")
+    stats = ReadStats()
+    flows = list(read_flows([p], stats, fmt=fmt))
+    assert stats.flows == len(flows)
+    assert stats.lines == stats.flows + stats.skipped + len(stats.quarantined)
+
+
+KEYS = [
+    "flow",
+    "IP",
+    "l4",
+    "l7",
+    "TCP",
+    "UDP",
+    "source",
+    "destination",
+    "destination_port",
+    "dns",
+    "ips",
+    "query",
+    "type",
+    "labels",
+    "namespace",
+    "message",
+    "authority",
+    "upstream_host",
+    "dst_host",
+    "dst_ip",
+    "dst_port",
+    "traffic_direction",
+    "is_reply",
+    "destination_names",
+    "verdict",
+    "http",
+    "url",
+    "kubernetes",
+]
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 70000)
+    | st.sampled_from(["RESPONSE", "EGRESS", "1.2.3.4", "a.io:1", "x"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(KEYS), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.dictionaries(st.sampled_from(KEYS), JSON, min_size=1, max_size=4), min_size=1, max_size=5),
+    st.sampled_from(["hubble", "envoy", "jsonl"]),
+)
+def test_json_readers_never_crash_on_odd_shapes(tmp_path: Path, objs: list[dict], fmt: str) -> None:
+    p = tmp_path / "fuzz.jsonl"
+    p.write_text("".join(json.dumps(o) + "\n" for o in objs))
+    stats = ReadStats()
+    flows = list(read_flows([p], stats, fmt=fmt))
+    assert stats.lines == stats.flows + stats.skipped + len(stats.quarantined) == len(objs)
+    assert all(f.dst_host or f.dst_ip for f in flows)

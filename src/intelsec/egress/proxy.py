@@ -212,6 +212,12 @@ def parse_head(raw: bytes) -> Request:
     return Request(method, url.hostname.lower(), port, ("\r\n".join(out) + "\r\n\r\n").encode("latin-1"), auth)
 
 
+def close_response_head(head: bytes) -> bytes:
+    lines = head.rstrip(b"\r\n").split(b"\r\n")
+    kept = [x for x in lines[1:] if x.split(b":", 1)[0].strip().lower().decode("latin-1") not in _HOP]
+    return b"\r\n".join([lines[0], *kept, b"Connection: close"]) + b"\r\n\r\n"
+
+
 async def _pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, idle: float) -> None:
     try:
         while True:
@@ -424,6 +430,13 @@ class EgressProxy:
                 await up_writer.drain()
                 self._count("forwarded")
                 upload = asyncio.create_task(_pipe(reader, up_writer, s.idle_timeout))
+                try:
+                    head = await asyncio.wait_for(up_reader.readuntil(b"\r\n\r\n"), s.idle_timeout)
+                except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+                    upload.cancel()
+                    return await self._refuse(reader, writer, 502, "upstream sent no valid response", "upstream_error")
+                # one request per client connection: say so, so clients do not reuse it
+                writer.write(close_response_head(head))
                 await _pipe(up_reader, writer, s.idle_timeout)
                 upload.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

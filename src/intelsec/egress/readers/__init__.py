@@ -105,7 +105,12 @@ def read_flows(
                         Quarantined(str(path), lineno, f"unexpected record shape: {exc}", line[:MAX_QUARANTINE_TEXT])
                     )
                     continue
-                if flow.dst_host is None and flow.dst_ip is not None:
+                if flow.dst_host is None:
+                    if flow.dst_ip is None:
+                        stats.quarantined.append(
+                            Quarantined(str(path), lineno, "no destination address or name", line[:MAX_QUARANTINE_TEXT])
+                        )
+                        continue
                     flow.dst_host = dns.get(flow.dst_ip)
                 flow.origin = f"{path}:{lineno}"
                 stats.flows += 1
