@@ -118,3 +118,147 @@ def detect_run(
              f"{len(report.quarantined)} quarantined line(s), {len(report.alert_ids)} alert(s) raised")
     if fail_on_match and report.matches:
         raise typer.Exit(1)
+
+
+def _runner(workspace: Path | None, database: str | None, environment: str | None = None):  # type: ignore[no-untyped-def]
+    from intelsec.alerts.factory import alert_service
+    from intelsec.validation.runner import Runner
+
+    ws = open_workspace(workspace)
+    db = open_database(ws, database)
+    return Runner(ws, db, alert_service(ws, db), environment=environment)
+
+
+@app.command("list")
+def list_(workspace: WorkspaceOpt = None, database: DatabaseOpt = None, fmt: FormatOpt = "table") -> None:
+    """List the workspace's scenarios with their technique, schedule, last run and whether they are due.
+
+    \b
+    Examples:
+      intelsec validation list -w ./controls
+      intelsec validation list --format json
+    """
+    check_format(fmt)
+    runner = _runner(workspace, database)
+    last = runner.last_runs()
+    due = {sid for sid, _ in runner.due()}
+    rows = [{"id": sid, "name": sc.name, "technique": sc.technique, "schedule": sc.schedule, "enabled": sc.enabled,
+             "steps": len(sc.steps), "expect": ", ".join(e.alert for e in sc.expect),
+             "last_run": last[sid].isoformat() if sid in last else None, "due": sid in due}
+            for sid, sc in runner.scenarios()]
+    if fmt == "json":
+        print_json({"scenarios": rows})
+    else:
+        print_table(rows, ["id", "technique", "schedule", "last_run", "due", "expect"], empty="no scenarios")
+
+
+@app.command("actions")
+def actions(fmt: FormatOpt = "table") -> None:
+    """List the safe simulation actions scenarios can use (they only write synthetic telemetry).
+
+    \b
+    Example:
+      intelsec validation actions
+    """
+    from intelsec.validation.actions import ACTIONS
+
+    check_format(fmt)
+    rows = [{"action": a.name, "technique": a.technique, "description": a.description} for a in ACTIONS.values()]
+    if fmt == "json":
+        print_json({"actions": rows})
+    else:
+        print_table(rows, ["action", "technique", "description"])
+
+
+@app.command("run")
+def run(
+    scenarios: Annotated[list[str] | None, typer.Argument(help="Scenario ids (file stems) or names; default all.",
+                                                          show_default=False)] = None,
+    due: Annotated[bool, typer.Option("--due", help="Only scenarios whose cron schedule is due since their "
+                                      "last recorded run.")] = False,
+    environment: Annotated[str | None, typer.Option("--environment", "-E", help="Environment this run is in "
+                                                    "(default: validation.environment, staging).")] = None,
+    workspace: WorkspaceOpt = None,
+    database: DatabaseOpt = None,
+    fmt: FormatOpt = "table",
+) -> None:
+    """Run scenarios: simulate, detect, record; exit 1 if any expectation is missed or a run is stopped.
+
+    \b
+    Examples:
+      intelsec validation run -w ./controls
+      intelsec validation run mfa_fatigue kube_exec
+      intelsec validation run --due          # from cron or CI, e.g. every 15 minutes
+    """
+    check_format(fmt)
+    runner = _runner(workspace, database, environment)
+    picked = runner.due() if due else [p for p in runner.select(scenarios or []) if scenarios or p[1].enabled]
+    if due and scenarios:
+        picked = [p for p in picked if {p[0], p[1].name} & set(scenarios)]
+    outcomes = [runner.run(sid, sc) for sid, sc in picked]
+    if fmt == "json":
+        print_json({"runs": [o.as_dict() for o in outcomes]})
+    else:
+        rows = []
+        for o in outcomes:
+            base = {"scenario": o.scenario_id, "technique": o.technique, "status": o.status, "events": o.events}
+            rows += [{**base, "expectation": e.alert, "outcome": e.status, "reason": e.reason or ""}
+                     for e in o.expectations] or [{**base, "expectation": "-", "outcome": "-", "reason": o.reason}]
+        print_table(rows, ["scenario", "technique", "status", "events", "expectation", "outcome", "reason"],
+                    empty="nothing to run" + (" (no scenario is due)" if due else ""))
+        passed = sum(o.status == "passed" for o in outcomes)
+        info(f"{passed}/{len(outcomes)} scenario run(s) passed")
+    if any(o.status != "passed" for o in outcomes):
+        raise typer.Exit(1)
+
+
+@app.command("kill")
+def kill(
+    off: Annotated[bool, typer.Option("--off", help="Release the kill switch.")] = False,
+    reason: Annotated[str, typer.Option(help="Why simulations are stopped.")] = "stopped by operator",
+    by: Annotated[str, typer.Option(help="Who pulls the switch.")] = "cli",
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Engage (or with --off release) the kill switch: running scenarios stop before their next step.
+
+    \b
+    Examples:
+      intelsec validation kill --reason "incident in progress"
+      intelsec validation kill --off
+    """
+    from intelsec.clock import SystemClock
+    from intelsec.validation import killswitch
+
+    ws = open_workspace(workspace)
+    if off:
+        released = killswitch.release(ws.state_dir)
+        info("kill switch released" if released else "kill switch was not engaged")
+        return
+    killswitch.engage(ws.state_dir, reason, by, SystemClock().now())
+    info(f"kill switch engaged: {killswitch.kill_path(ws.state_dir)}")
+
+
+@app.command("status")
+def status(workspace: WorkspaceOpt = None, database: DatabaseOpt = None,
+           limit: Annotated[int, typer.Option(min=1, max=1000)] = 20, fmt: FormatOpt = "table") -> None:
+    """Show the kill switch and the most recent validation runs.
+
+    \b
+    Example:
+      intelsec validation status -w ./controls
+    """
+    from intelsec.store.runs import recent_runs
+    from intelsec.validation import killswitch
+    from intelsec.validation.runner import RUN_KIND
+
+    check_format(fmt)
+    ws = open_workspace(workspace)
+    kill_state = killswitch.status(ws.state_dir)
+    runs = recent_runs(open_database(ws, database), RUN_KIND, limit=limit)
+    rows = [{"run": r.id[:12], "scenario": (r.summary or {}).get("scenario_id"), "status": r.status,
+             "started_at": r.started_at.isoformat(), "reason": (r.summary or {}).get("reason")} for r in runs]
+    if fmt == "json":
+        print_json({"kill_switch": vars(kill_state), "runs": rows})
+    else:
+        info("kill switch: " + (f"ENGAGED ({kill_state.reason})" if kill_state.engaged else "off"))
+        print_table(rows, ["run", "scenario", "status", "started_at", "reason"], empty="no runs yet")

@@ -161,6 +161,7 @@ def _compiled(entry: dict[str, Any], rule: Any) -> CompiledRule:
         tags=tuple(entry.get("tags") or ()),
         path=_path_of(rule),
         queries=tuple(entry.get("rule") or ()),
-        required_fields=tuple(entry.get("required_fields") or ()),
+        required_fields=tuple(f for f in entry.get("required_fields") or ()
+                              if f not in (EVENT_ID_FIELD, TIMESTAMP_FIELD)),
         plan=entry.get("correlation_plan"),
     )
