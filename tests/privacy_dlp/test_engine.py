@@ -70,3 +70,10 @@ def test_window_edges_match_whole_line_search() -> None:
     text = "\n".join(lines)
     assert _scan(HyperscanEngine, text) == _scan(ReEngine, text)
     assert [f[4] for f in _scan(HyperscanEngine, text) if f[0] == 1] == ["1.2.3.4"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet="0123456789.:- \n\raf_x@é", max_size=80))
+def test_identical_on_digit_soup(text: str) -> None:
+    """Dotted numbers, separators and line breaks: where the exact and windowed paths could slip."""
+    assert _scan(HyperscanEngine, text) == _scan(ReEngine, text)

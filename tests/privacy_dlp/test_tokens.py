@@ -89,3 +89,10 @@ def test_known_dir_and_discovered_workspace(workspace_dir: Path, tmp_path: Path)
     assert r.returncode == 1 and doc["summary"]["by_status"]["leak"] == 602
     r = dlp("scan", export.name, "--known", str(tmp_path / "missing"), cwd=tmp_path)
     assert r.returncode == 2 and "no fingerprint key" in r.stderr
+
+
+def test_corrupt_filter_is_a_clear_error(workspace_dir: Path, tmp_path: Path) -> None:
+    _export(tmp_path, workspace_dir / ".intelsec")
+    (workspace_dir / ".intelsec" / "fingerprints" / "tokenized.filter").write_bytes(b"garbage")
+    r = dlp("scan", "export.csv", "-w", str(workspace_dir), cwd=tmp_path)
+    assert r.returncode == 2 and "cannot load fingerprint filters" in r.stderr and "Traceback" not in r.stderr

@@ -56,7 +56,10 @@ def _run(workspace: Path | None, detectors: str | None, patterns: Path | None, k
         patterns = ws.path("dlp/policies.yaml")
     wanted = [d.strip() for d in detectors.split(",") if d.strip()] if detectors else None
     dets, problems = build_detectors(patterns, wanted)
-    filters = load_all(ws.state_dir) if ws is not None else []
+    try:
+        filters = load_all(ws.state_dir) if ws is not None else []
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{ws.state_dir if ws else ''}: cannot load fingerprint filters: {exc}") from None
     for k in known or []:
         filters += load_known(k)
     return DlpRun(dets, filters=filters, baseline=Baseline.load(baseline) if baseline else None,

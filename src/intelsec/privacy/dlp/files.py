@@ -111,7 +111,7 @@ class FileScanner:
     def _scan_stream(self, fh: BinaryIO, name: str) -> Iterator[Finding]:
         st = self.stats
         line_no, carry, skipping, first = 1, b"", False, True
-        bad: list[int] = []
+        bad = [0, 0]  # invalid UTF-8 lines: count, first line number (constant memory)
         # gzip raises only when it reaches a damaged spot: small reads keep what came before it
         size = min(self.block_size, 1 << 16) if isinstance(fh, gzip.GzipFile) else self.block_size
         try:
@@ -136,14 +136,17 @@ class FileScanner:
                 k = buf.rfind(b"\n")
                 block, carry = (buf[: k + 1], buf[k + 1:]) if k >= 0 else (b"", buf)
                 if block:
+                    n = block.count(b"\n")
+                    self.stats.lines_scanned += n
                     yield from self._block(block, line_no, name, bad)
-                    line_no += block.count(b"\n")
+                    line_no += n
                 if len(carry) > self.max_line:
                     st.lines_skipped += 1
                     self._problem(name, line_no, "line_too_long",
                                   f"line longer than {self.max_line} bytes skipped")
                     carry, skipping = b"", True
             if carry and not skipping:
+                self.stats.lines_scanned += 1
                 yield from self._block(carry, line_no, name, bad)
         except (OSError, EOFError, zlib.error) as exc:
             if isinstance(fh, gzip.GzipFile):
@@ -154,11 +157,14 @@ class FileScanner:
                 st.unreadable += 1
                 self._problem(name, line_no, "unreadable", f"read failed ({exc}); rest of file skipped")
         finally:
-            if bad:
-                st.invalid_utf8_lines += len(bad)
-                self._problem(name, bad[0], "invalid_utf8",
-                              f"{len(bad)} line(s) not valid UTF-8 (first here); scanned with invalid bytes escaped")
+            if bad[0]:
+                st.invalid_utf8_lines += bad[0]
+                self._problem(name, bad[1], "invalid_utf8",
+                              f"{bad[0]} line(s) not valid UTF-8 (first here); scanned with invalid bytes escaped")
 
     def _block(self, block: bytes, line_no: int, name: str, bad: list[int]) -> Iterator[Finding]:
-        self.stats.lines_scanned += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
-        yield from self.scanner.scan_block(block, line_no, bad, name)
+        found: list[int] = []
+        yield from self.scanner.scan_block(block, line_no, found, name)
+        if found:
+            bad[1] = bad[1] or found[0]
+            bad[0] += len(found)

@@ -105,7 +105,7 @@ class Scanner:
         filters = self.filters
         line_starts, line_ends = starts.tolist(), ends.tolist()
         findings: list[Finding] = []
-        cur, text, ascii_line, shift = -1, "", True, 0
+        cur, raw, text, ascii_line, shift = -1, b"", "", True, 0
         for i, j, lo, last in self.engine.candidates(buf, starts, ends):
             if i != cur:
                 if findings:
@@ -115,22 +115,25 @@ class Scanner:
                     findings = []
                 cur, shift = i, line_starts[i]
                 raw = buf[shift:line_ends[i]]
-                text = raw.decode("utf-8", "surrogateescape")
-                ascii_line = len(text) == len(raw)
+                ascii_line = raw.isascii()
+                text = "" if ascii_line else raw.decode("utf-8", "surrogateescape")
             det = dets[j]
             if last <= -2:  # exact match found by the engine
                 end = -last - 2
                 if ascii_line:
                     s, e = lo - shift, end - shift
+                    value = raw[s:e].decode("ascii")
                 else:
                     s = len(buf[shift:lo].decode("utf-8", "surrogateescape"))
                     e = s + len(buf[lo:end].decode("utf-8", "surrogateescape"))
-                value = text[s:e]
+                    value = text[s:e]
                 findings.append(Finding(first_line + i, s, e, det.id, det.severity,
                                         self.status_of(value) if filters else LEAK, path, value))
                 continue
             group = det.group
             validate = det.validator
+            if ascii_line and not text:
+                text = raw.decode("ascii")
             if det.builtin and ascii_line:  # byte offsets == character offsets on an ASCII line
                 matches = det.bregex.finditer(buf, lo, line_ends[i])
                 off = shift
