@@ -150,7 +150,9 @@ def bench_eval(ws: Workspace, n: int, tmp: Path) -> dict[str, float]:
                             "IP": {"source": "10.9.0.1", "destination": ip},
                             "l4": {"TCP": {"source_port": 40000, "destination_port": f.dst_port}},
                             "source": {"namespace": f.src_ns, "pod_name": "p"},
-                            "destination": {"labels": ["reserved:world"]},
+                            "destination": {"namespace": "shared", "pod_name": "svc", "labels": ["k8s:app=svc"]}
+                            if ip.startswith("10.")
+                            else {"labels": ["reserved:world"]},
                             "destination_names": [f.dst_host] if f.dst_host else [],
                             "traffic_direction": "EGRESS",
                             "is_reply": f.reply,
