@@ -27,7 +27,7 @@ SID = "spiffe://example.com/ns/prod/sa/payments"
 
 def craft(ca: LocalCA, *, uris: list[str] | None = None, ca_flag: bool = False, ku: bool = True,
           cert_sign: bool = False, eku: list[x509.ObjectIdentifier] | None = None,
-          days: tuple[int, int] = (-1, 1), san: bool = True) -> x509.Certificate:
+          days: tuple[int, int] = (-1, 1), san: bool = True, ku_critical: bool = True) -> x509.Certificate:
     """A leaf signed by the CA root with exactly the defects asked for."""
     key = new_key()
     now = ca.clock.now()
@@ -36,7 +36,8 @@ def craft(ca: LocalCA, *, uris: list[str] | None = None, ca_flag: bool = False, 
          .not_valid_before(now + timedelta(days=days[0])).not_valid_after(now + timedelta(days=days[1]))
          .add_extension(x509.BasicConstraints(ca=ca_flag, path_length=None), critical=True))
     if ku:
-        b = b.add_extension(x509.KeyUsage(True, False, False, False, False, cert_sign, False, False, False), True)
+        b = b.add_extension(x509.KeyUsage(True, False, False, False, False, cert_sign, False, False, False),
+                            ku_critical)
     if eku is not None:
         b = b.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
     if san:
@@ -109,6 +110,8 @@ def test_ca_init_refuses_to_overwrite_and_bad_trust_domain(ca: LocalCA, tmp_path
     ({"eku": [ExtendedKeyUsageOID.SERVER_AUTH]}, "eku", "lacks clientAuth"),
     ({"days": (-3, -1)}, "expired", "expired at"),
     ({"days": (1, 3)}, "not_yet_valid", "not valid before"),
+    ({"ku_critical": False}, "key_usage_not_critical", "not marked critical"),
+    ({"uris": ["spiffe://example.com"]}, "no_path", "has no path"),
 ])
 def test_bad_certificates_rejected_with_reason(ca: LocalCA, kwargs: dict, code: str, text: str) -> None:  # type: ignore[type-arg]
     v = verify_x509_svid([craft(ca, **kwargs)], ca.bundle(), ca.clock.now())
@@ -232,3 +235,30 @@ def test_write_svid_layout(ca: LocalCA, tmp_path: Path) -> None:
     paths = write_svid(ca.issue_x509(SID), ca.bundle(), tmp_path / "o")
     assert set(paths) == {"cert", "key", "bundle"}
     assert "PRIVATE KEY" not in repr(ca.issue_x509(SID))
+
+
+def test_ca_certificate_presented_as_svid(ca: LocalCA, ca_inter: LocalCA) -> None:
+    v = verify_x509_svid([ca.root], ca.bundle(), ca.clock.now())
+    assert not v.valid and {"leaf_is_ca", "leaf_can_sign", "no_digital_signature"} <= set(v.codes)
+    assert ca_inter.intermediate is not None
+    v = verify_x509_svid([ca_inter.intermediate, ca_inter.root], ca_inter.bundle(), ca_inter.clock.now())
+    assert not v.valid and "leaf_is_ca" in v.codes
+
+
+def test_path_length_and_signing_certificate_rules(ca: LocalCA, clock: FrozenClock) -> None:
+    """The root allows no intermediate (pathLen 0); a forged intermediate under it is refused."""
+    from intelsec.identity.ca import _ca_cert, _name
+
+    key = new_key()
+    now = clock.now()
+    inter = _ca_cert(_name("example.com", "rogue"), key, ca.root.subject, ca.keystore.get("root"), "example.com",
+                     now - timedelta(hours=1), now + timedelta(days=1), 0)
+    leaf_key = new_key()
+    leaf = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "l")]))
+            .issuer_name(inter.subject).public_key(leaf_key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), True)
+            .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(SID)]), False)
+            .sign(key, hashes.SHA256()))
+    v = verify_x509_svid([leaf, inter], ca.bundle(), now)
+    assert v.codes == ["path_length"], v.reasons

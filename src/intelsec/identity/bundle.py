@@ -86,9 +86,12 @@ def parse_spiffe_json(data: bytes, trust_domain: str, where: str) -> TrustBundle
     for i, k in enumerate(keys):
         use = k.get("use")
         if use == "x509-svid":
-            if not k.get("x5c") or len(k["x5c"]) != 1:
-                raise InputError(f"{where}: keys[{i}]: x509-svid key needs exactly one x5c certificate")
-            bundle.x509_roots.append(x509.load_der_x509_certificate(base64.b64decode(k["x5c"][0])))
+            if not k.get("x5c"):
+                continue  # the bundle standard says: ignore x509-svid entries without x5c
+            try:  # only the first x5c value counts
+                bundle.x509_roots.append(x509.load_der_x509_certificate(base64.b64decode(k["x5c"][0])))
+            except (ValueError, TypeError):
+                raise InputError(f"{where}: keys[{i}]: x5c is not a base64 DER certificate") from None
         elif use == "jwt-svid" or use is None:
             if not k.get("kid"):
                 raise InputError(f"{where}: keys[{i}]: jwt-svid key has no kid")

@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from pydantic import BaseModel
 
-from intelsec.identity.bundle import TrustBundle, cert_spiffe_td
+from intelsec.identity.bundle import TrustBundle
 from intelsec.identity.spiffeid import InvalidSpiffeId, SpiffeId, parse_spiffe_id
 
 # The JWT-SVID standard allows RS/ES/PS 256-512; `none` and HMAC never.
@@ -74,10 +74,13 @@ def leaf_spiffe_id(leaf: x509.Certificate, chk: _Check) -> SpiffeId | None:
         chk.fail("uri_san_count", f"certificate has {len(uris)} URI SANs; an X.509-SVID has exactly one")
         return None
     try:
-        return parse_spiffe_id(uris[0])
+        sid = parse_spiffe_id(uris[0])
     except InvalidSpiffeId as exc:
         chk.fail("bad_spiffe_id", f"URI SAN {uris[0]!r} is not a SPIFFE ID: {exc}")
         return None
+    if not sid.path:
+        chk.fail("no_path", f"leaf SPIFFE ID {sid} has no path (the trust domain's own ID is not a workload)")
+    return sid
 
 
 def _check_leaf(leaf: x509.Certificate, chk: _Check) -> None:
@@ -88,6 +91,8 @@ def _check_leaf(leaf: x509.Certificate, chk: _Check) -> None:
     if ku is None:
         chk.fail("no_key_usage", "leaf certificate has no keyUsage extension")
     else:
+        if not leaf.extensions.get_extension_for_class(x509.KeyUsage).critical:
+            chk.fail("key_usage_not_critical", "leaf keyUsage extension is not marked critical")
         if not ku.digital_signature:
             chk.fail("no_digital_signature", "leaf keyUsage lacks digitalSignature")
         if ku.key_cert_sign or ku.crl_sign:
@@ -110,29 +115,44 @@ def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
 
 def _check_chain(chain: Sequence[x509.Certificate], roots: list[x509.Certificate], td: str, now: datetime,
                  chk: _Check) -> None:
+    """RFC 5280 path building to a root of `td`, plus the X.509-SVID rules for signing certificates."""
     current = chain[0]
     pool = list(chain[1:])
-    for _depth in range(MAX_CHAIN):
+    for below in range(MAX_CHAIN):  # `below`: intermediates between the leaf and this issuer (pathLen)
         root = next((r for r in roots if _issued_by(current, r)), None)
-        if root is not None:
-            _check_dates(root, now, "bundle root", chk)
-            return
-        issuer = next((c for c in pool if _issued_by(current, c)), None)
+        issuer = root or next((c for c in pool if _issued_by(current, c)), None)
         if issuer is None:
             chk.fail("untrusted_chain", f"certificate chain does not lead to a root of trust domain {td}")
             return
-        pool.remove(issuer)
         bc, ku = _ext(issuer, x509.BasicConstraints), _ext(issuer, x509.KeyUsage)
+        what = "bundle root" if root is not None else "intermediate certificate"
         if bc is None or not bc.ca or ku is None or not ku.key_cert_sign:
-            chk.fail("bad_intermediate", "an intermediate certificate is not a signing CA")
+            chk.fail("bad_intermediate", f"{what} is not a signing CA (cA and keyCertSign)")
             return
-        issuer_td = cert_spiffe_td(issuer)
-        if issuer_td is not None and issuer_td != td:
-            chk.fail("intermediate_td", f"intermediate belongs to trust domain {issuer_td}, not {td}")
+        if bc.path_length is not None and below > bc.path_length:
+            chk.fail("path_length", f"{what} allows {bc.path_length} intermediates below it, found {below}")
+        issuer_id = _signing_id(issuer)
+        if issuer_id is not None and issuer_id.path:
+            chk.fail("signing_cert_path", f"{what} SPIFFE ID {issuer_id} has a path; signing certificates must not")
+        if root is None and issuer_id is not None and issuer_id.trust_domain != td:
+            chk.fail("intermediate_td", f"intermediate belongs to trust domain {issuer_id.trust_domain}, not {td}")
             return
-        _check_dates(issuer, now, "intermediate certificate", chk)
+        _check_dates(issuer, now, what, chk)
+        if root is not None:
+            return
+        pool.remove(issuer)
         current = issuer
     chk.fail("chain_too_long", f"certificate chain is longer than {MAX_CHAIN}")
+
+
+def _signing_id(cert: x509.Certificate) -> SpiffeId | None:
+    san = _ext(cert, x509.SubjectAlternativeName)
+    for uri in san.get_values_for_type(x509.UniformResourceIdentifier) if san is not None else []:
+        try:
+            return parse_spiffe_id(uri)
+        except InvalidSpiffeId:
+            continue
+    return None
 
 
 def _tls_chain_ok(leaf: x509.Certificate, td: str, bundles: Mapping[str, TrustBundle] | TrustBundle) -> bool:
