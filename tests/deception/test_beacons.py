@@ -100,7 +100,8 @@ def test_canary_url_hit_alerts_and_looks_like_any_404(deployed: Deployed, plane:
     assert hit.json() == miss.json() == nowhere.json()
     alerts = _alerts(deployed, entity="canary-url-breakglass")
     assert len(alerts) == 1 and alerts[0].evidence["user_agent"] == "Mozilla/5.0"
-    assert m.public not in alerts[0].summary
+    assert m.public not in alerts[0].summary and m.public not in str(alerts[0].evidence)
+    assert alerts[0].evidence["path"] == "canary URL v1"
     ts = int(time.time())
     httpx.get(url, headers={TEST_HEADER: make_test_token(m.key, m.asset_id, ts)})
     assert any(a.test for a in _alerts(deployed, entity="canary-url-breakglass"))

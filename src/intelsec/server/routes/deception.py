@@ -180,9 +180,15 @@ async def canary_url_hit(token: str, request: Request, ctx: Ctx) -> JSONResponse
         await _run(ctx, state, Touch(
             asset_id=material.asset_id, channel="canary_url",
             source_ip=request.client.host if request.client else None,
-            user_agent=request.headers.get("user-agent"), path=request.url.path, method=request.method,
+            user_agent=request.headers.get("user-agent"), path=f"canary URL v{material.version}",
+            method=request.method, detail=_referer(request),
             test=test, test_id=test_header.partition(".")[0] + ":" + test_header[-12:] if test and test_header
             else None))
     else:
         state.results.labels("unknown_asset").inc()
     return JSONResponse(NOT_FOUND, status_code=404)
+
+
+def _referer(request: Request) -> str | None:
+    ref = request.headers.get("referer")
+    return f"referer {ref[:200]}" if ref else None
