@@ -16,11 +16,10 @@ from intelsec.sbom.readers import load_document, parse_bytes
 NOT_REPORTS = {
     "cisa-kev-slice.csv": "CSV", "cisa-kev-slice.json": "KEV catalog", "kev-schema.json": "JSON Schema",
     "grype-vunnel-epss-records.json": "EPSS/KEV records", "grype-vunnel-kev-records.json": "EPSS/KEV records",
-    "dojo-dependency-track-npm-fpf.json": "Dependency-Track", "dojo-govulncheck-stream.json.gz": "govulncheck",
+    "dojo-govulncheck-stream.json.gz": "govulncheck",
     "dojo-npm-audit-v7.json": "npm audit", "osv-scanner-fix-in-place-npm.json": "osv-scanner fix plan",
     "osv-scanner-fix-override-maven.json": "osv-scanner fix plan",
     "osv-scanner-fix-relax-npm.json": "osv-scanner fix plan",
-    "trivy-self.openvex.json": "OpenVEX", "trivy-test.openvex.json": "OpenVEX", "trivy-test-vex.csaf.json": "CSAF",
 }
 
 

@@ -226,3 +226,28 @@ def test_vex_not_affected_suppresses(tmp_path: Path) -> None:
          "PkgIdentifier": {"PURL": "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"}}], "jar"))
     result = triage([write_json(tmp_path / "bom.json", bom)], [report])
     assert result.summary["suppressed"] == 1 and result.summary["vulnerabilities"] == 0 and not result.plans
+
+
+def test_openvex_and_csaf_suppress(corpus_dir: Path, tmp_path: Path) -> None:
+    f = corpus_dir / "sbom/findings"
+    plain = triage([], [f / "trivy-gomod.json"])
+    assert any(v.id == "CVE-2022-23628" for v in plain.open)
+    vexed = triage([], [f / "trivy-gomod.json", f / "trivy-test.openvex.json"])
+    assert not any(v.id == "CVE-2022-23628" for v in vexed.open)
+    assert vexed.summary["suppressed"] == 1 and vexed.summary["vex_statements"] == 1
+    assert not any(p.package.endswith("/opa") for p in vexed.plans)
+    csaf = triage([], [f / "trivy-test-vex.csaf.json"])
+    assert csaf.summary["vex_statements"] == 1 and csaf.summary["vulnerabilities"] == 0
+    report = write_json(tmp_path / "t.json", trivy_report([
+        {**trivy_vuln("CVE-2024-0001", "github.com/aquasecurity/go-transitive", "v4.0.0", "v4.0.1"),
+         "PkgIdentifier": {"PURL": "pkg:golang/github.com/aquasecurity/go-transitive@v4.0.0"}},
+        {**trivy_vuln("CVE-2024-0001", "github.com/aquasecurity/go-transitive", "v3.0.0", "v3.0.1"),
+         "PkgIdentifier": {"PURL": "pkg:golang/github.com/aquasecurity/go-transitive@v3.0.0"}}], "gomod"))
+    both = triage([], [report, f / "trivy-test-vex.csaf.json"])
+    assert [v.version for v in both.open] == ["v3.0.0"]  # the statement names v4.0.0 only
+
+
+def test_dependency_track_export(corpus_dir: Path) -> None:
+    result = triage([], [corpus_dir / "sbom/findings/dojo-dependency-track-npm-fpf.json"])
+    v = next(x for x in result.open if x.id == "CVE-2026-25547")
+    assert v.aliases == ["GHSA-7h2j-956f-4vf2"] and v.ecosystem == "npm" and v.sources == ["dependency-track"]

@@ -18,6 +18,21 @@ from intelsec.sbom.ranking import enrich, rank
 from intelsec.sbom.readers import load_document
 
 
+def apply_vex(vulns: list[Vulnerability], suppressions: list[Finding]) -> None:
+    """VEX `not_affected`/`fixed` (and analyst suppressions) hide matching vulnerabilities; a statement
+    without a version covers every version of the package."""
+    by_pkg: dict[tuple[str, str], list[Finding]] = {}
+    for s in suppressions:
+        by_pkg.setdefault(group_key(s.ecosystem, s.package, "")[:2], []).append(s)
+    for v in vulns:
+        key = group_key(v.ecosystem, v.package, v.version)
+        for s in by_pkg.get(key[:2], ()):
+            if (not s.version or group_key(s.ecosystem, s.package, s.version) == key) and (
+                    {s.vuln_id, *s.aliases} & set(v.ids)):
+                v.suppressed = True
+                break
+
+
 @dataclass
 class TriageResult:
     vulnerabilities: list[Vulnerability]
@@ -67,9 +82,11 @@ def triage(sboms: list[Path], findings: list[Path], epss: Feed | None = None, ke
         index.setdefault(group_key(p.ecosystem, p.name, p.version), p)
         loose.setdefault((p.name.lower(), p.version), p)
     doc_of = {id(f): d.path for d in (*sbom_docs, *finding_docs) for f in d.findings}
+    suppressions = [f for f in all_findings if f.suppressed]
+    active = [f for f in all_findings if not f.suppressed]
     matched: dict[tuple[str, str, str], Package] = {}
     unmatched = 0
-    for f in all_findings:
+    for f in active:
         key = group_key(f.ecosystem, f.package, f.version)
         pkg = index.get(key) or loose.get((f.package.lower(), f.version))
         if pkg is not None:
@@ -79,7 +96,8 @@ def triage(sboms: list[Path], findings: list[Path], epss: Feed | None = None, ke
             problems.append(Problem(doc_of[id(f)], f.element, f"{f.vuln_id} for {f.package}@{f.version}: package not "
                                     "in the SBOM (still triaged)", "not_in_sbom"))
 
-    vulns = merge(all_findings)
+    vulns = merge(active)
+    apply_vex(vulns, suppressions)
     graph = DependencyGraph(sbom_docs + finding_docs)
     for v in vulns:
         pkg = matched.get(group_key(v.ecosystem, v.package, v.version))
@@ -108,7 +126,8 @@ def triage(sboms: list[Path], findings: list[Path], epss: Feed | None = None, ke
         if packages else None,
         "findings_read": len(all_findings),
         "vulnerabilities": len(open_vulns),
-        "duplicates_merged": len(all_findings) - len(vulns),
+        "duplicates_merged": len(active) - len(vulns),
+        "vex_statements": len(suppressions),
         "suppressed": len(ranked) - len(open_vulns),
         "by_severity": {s: sev.get(s, 0) for s in SEVERITIES},
         "kev": sum(1 for v in open_vulns if v.kev),

@@ -11,6 +11,7 @@ from intelsec.errors import InputError, located
 from intelsec.sbom.models import Document
 from intelsec.sbom.readers.cyclonedx import CycloneDxReader
 from intelsec.sbom.readers.cyclonedx_xml import read_xml
+from intelsec.sbom.readers.deptrack import DependencyTrackReader
 from intelsec.sbom.readers.grype import GrypeReader
 from intelsec.sbom.readers.interface import Reader
 from intelsec.sbom.readers.osv import OsvScannerReader
@@ -20,9 +21,11 @@ from intelsec.sbom.readers.spdx import SpdxReader
 from intelsec.sbom.readers.spdx3 import Spdx3Reader
 from intelsec.sbom.readers.syft import SyftReader
 from intelsec.sbom.readers.trivy import TrivyReader
+from intelsec.sbom.readers.vex import CsafReader, OpenVexReader
 
 READERS: list[Reader] = [SpdxReader(), CycloneDxReader(), SyftReader(), TrivyReader(), GrypeReader(),
-                         OsvScannerReader(), SarifReader(), PipAuditReader(), Spdx3Reader()]
+                         OsvScannerReader(), SarifReader(), PipAuditReader(), Spdx3Reader(), OpenVexReader(),
+                         CsafReader(), DependencyTrackReader()]
 
 SUPPORTED = ", ".join(r.format for r in READERS) + ", cyclonedx-xml"
 
@@ -37,19 +40,12 @@ def _known_other(data: Any, raw: bytes) -> str | None:
             return "EPSS/KEV records (pass EPSS CSV with --epss and the KEV catalog with --kev)"
     if not isinstance(data, dict):
         return None
-    ctx = str(data.get("@context", ""))
-    if "openvex" in ctx:
-        return "an OpenVEX document"
-    if isinstance(data.get("document"), dict) and "csaf_version" in data["document"]:
-        return "a CSAF document"
     if "catalogVersion" in data and "vulnerabilities" in data:
         return "the CISA KEV catalog (pass it with --kev)"
     if "$schema" in data and "properties" in data:
         return "a JSON Schema"
     if "auditReportVersion" in data:
         return "an npm audit report"
-    if "findings" in data and isinstance(data.get("meta"), dict):
-        return "a Dependency-Track findings export"
     if "patches" in data or ("vulnerabilities" in data and "path" in data):
         return "an osv-scanner fix plan"
     return None
