@@ -11,12 +11,16 @@ from intelsec.config import Workspace
 from tests.clirunner import invoke
 
 
-def _alerts(ws: Path) -> list[dict]:
+def _alerts(ws: Path, url: str | None = None) -> list[dict]:
     from intelsec.alerts.factory import alert_service
     from intelsec.store.db import Database
 
     w = Workspace.load(ws)
-    return [a.model_dump() for a in alert_service(w, Database(w.database_url())).list(source="egress")]
+    db = Database(w.database_url(url))
+    try:
+        return [a.model_dump() for a in alert_service(w, db).list(source="egress")]
+    finally:
+        db.dispose()
 
 
 def test_eval_corpus_staging_vs_prod(capsys: pytest.CaptureFixture[str], workspace_dir: Path, corpus_dir: Path) -> None:
@@ -69,8 +73,9 @@ def test_eval_table_quarantine_and_exit(
 
 
 def test_expired_exception_alerts_and_stops_applying(
-    capsys: pytest.CaptureFixture[str], workspace_dir: Path, tmp_path: Path
+    capsys: pytest.CaptureFixture[str], workspace_dir: Path, tmp_path: Path, db_url: str
 ) -> None:
+    """Runs on SQLite and on a real PostgreSQL: alerts land in the store given by --database."""
     (workspace_dir / "egress" / "exceptions.yaml").write_text("""
 exceptions:
   - namespace: dev
@@ -86,15 +91,28 @@ exceptions:
 """)
     flows = tmp_path / "f.jsonl"
     flows.write_text('{"src_ns": "dev", "dst_host": "old.vendor.io"}\n{"src_ns": "dev", "dst_host": "new.vendor.io"}\n')
-    r = invoke(capsys, "egress", "eval", str(flows), "-w", str(workspace_dir), "--env", "staging", "-f", "json")
+    r = invoke(
+        capsys,
+        "egress",
+        "eval",
+        str(flows),
+        "-w",
+        str(workspace_dir),
+        "--env",
+        "staging",
+        "-f",
+        "json",
+        "--database",
+        db_url,
+    )
     doc = json.loads(r.out)
     verdicts = {d["destination"]: (d["verdict"], d["exception"]) for d in doc["decisions"]}
     assert verdicts["old.vendor.io"] == ("block", None)
     assert verdicts["new.vendor.io"][0] == "allow" and verdicts["new.vendor.io"][1].startswith("SEC-8")
     assert doc["summary"]["exceptions_used"] == {verdicts["new.vendor.io"][1]: 1}
-    rules = [a["rule"] for a in _alerts(workspace_dir)]
-    assert "egress.exception_ttl_breach" in rules
-    breach = next(a for a in _alerts(workspace_dir) if a["rule"] == "egress.exception_ttl_breach")
+    alerts = _alerts(workspace_dir, db_url)
+    assert {"egress.exception_ttl_breach", "egress.blocked"} <= {a["rule"] for a in alerts}
+    breach = next(a for a in alerts if a["rule"] == "egress.exception_ttl_breach")
     assert "SEC-7" in breach["summary"] and breach["evidence"]["owner"] == "carol@example.com"
     r = invoke(capsys, "egress", "exceptions", "-w", str(workspace_dir), "-f", "json", "--no-alerts")
     assert r.code == 1

@@ -18,6 +18,7 @@ _IN_CLUSTER = {
     "reserved:init",
     "reserved:ingress",
 }
+MAX_DNS_ENTRIES = 1_000_000
 _L4 = (("TCP", "tcp"), ("UDP", "udp"), ("SCTP", "sctp"), ("ICMPv4", "icmp"), ("ICMPv6", "icmpv6"))
 
 
@@ -73,6 +74,8 @@ class HubbleReader(FlowReader):
                 break
         answer = _dns_answer(f)
         if answer:
+            if len(self.dns) > MAX_DNS_ENTRIES:  # bounded memory on endless streams
+                self.dns.clear()
             for addr in answer[1]:
                 self.dns[addr] = answer[0]
         dst_ip = ip.get("destination")
