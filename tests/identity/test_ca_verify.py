@@ -168,7 +168,12 @@ def test_jwt_bad_inputs(ca: LocalCA, other_ca: LocalCA, clock: FrozenClock) -> N
         "wrong_audience": verify_jwt_svid(ca.issue_jwt(SID, ["other"]), ca.bundle(), "broker", now),
         "unknown_kid": verify_jwt_svid(jwt.encode(claims, ca.keystore.get("jwt"), "ES256", headers={"kid": "nope"}),
                                        ca.bundle(), "broker", now),
-        "no_kid": verify_jwt_svid(jwt.encode(claims, ca.keystore.get("jwt"), "ES256"), ca.bundle(), "broker", now),
+        "bad_signature#no-kid": verify_jwt_svid(jwt.encode(claims, other_ca.keystore.get("jwt"), "ES256"),
+                                                ca.bundle(), "broker", now),
+        "no_aud": verify_jwt_svid(jwt.encode({**claims, "aud": []}, ca.keystore.get("jwt"), "ES256", headers=kid),
+                                  ca.bundle(), "broker", now),
+        "invalid#no-exp": verify_jwt_svid(jwt.encode({"sub": SID, "aud": ["broker"]}, ca.keystore.get("jwt"), "ES256",
+                                                     headers=kid), ca.bundle(), "broker", now),
         "bad_signature": verify_jwt_svid(jwt.encode(claims, other_ca.keystore.get("jwt"), "ES256", headers=kid),
                                          ca.bundle(), "broker", now),
         "no_bundle": verify_jwt_svid(other_ca.issue_jwt("spiffe://other.org/x", ["broker"]), ca.bundle(), "broker",
@@ -183,6 +188,14 @@ def test_jwt_bad_inputs(ca: LocalCA, other_ca: LocalCA, clock: FrozenClock) -> N
         assert verdict.claims is None
     assert "'none'" in cases["bad_alg#none"].reasons[0]
     assert "'HS256'" in cases["bad_alg#HS256"].reasons[0]
+
+
+def test_jwt_without_kid_is_checked_against_every_key(ca: LocalCA, clock: FrozenClock) -> None:
+    """`kid` is optional in the JWT-SVID standard."""
+    exp = int((clock.now() + timedelta(minutes=5)).timestamp())
+    token = jwt.encode({"sub": SID, "aud": "broker", "exp": exp}, ca.keystore.get("jwt"), "ES256")
+    v = verify_jwt_svid(token, ca.bundle(), "broker", clock.now())
+    assert v.valid and v.spiffe_id == SID
 
 
 def test_jwt_expiry_uses_injected_clock(ca: LocalCA, clock: FrozenClock) -> None:

@@ -195,7 +195,7 @@ def verify_x509_svid(chain: Sequence[x509.Certificate], bundles: Mapping[str, Tr
 
 def verify_jwt_svid(token: str, bundles: Mapping[str, TrustBundle] | TrustBundle, audience: str | None,
                     now: datetime, trust_domain: str | None = None) -> Verdict:
-    """Check a JWT-SVID: allowed algorithm, key id in the bundle, signature, `sub`, `aud`, `exp`."""
+    """Check a JWT-SVID: allowed algorithm, typ, key id (when set) in the bundle, signature, `sub`, `aud`, `exp`."""
     chk = _Check()
 
     def done(sid: SpiffeId | None = None, claims: dict[str, Any] | None = None) -> Verdict:
@@ -216,9 +216,6 @@ def verify_jwt_svid(token: str, bundles: Mapping[str, TrustBundle] | TrustBundle
     if header.get("typ") not in (None, "JWT", "JOSE"):
         chk.fail("bad_typ", f"typ {header.get('typ')!r} is not JWT or JOSE")
     kid = header.get("kid")
-    if not kid:
-        chk.fail("no_kid", "JWT header has no kid")
-        return done()
     try:
         sid = parse_spiffe_id(str(unverified.get("sub", "")))
     except InvalidSpiffeId as exc:
@@ -227,19 +224,27 @@ def verify_jwt_svid(token: str, bundles: Mapping[str, TrustBundle] | TrustBundle
     if trust_domain is not None and sid.trust_domain != trust_domain:
         chk.fail("foreign_trust_domain", f"trust domain {sid.trust_domain} is not the expected {trust_domain}")
     bundle = _bundle_for(bundles, sid.trust_domain)
-    key = bundle.jwt_keys.get(kid) if bundle else None
-    if bundle is None:
-        chk.fail("no_bundle", f"no trust bundle for trust domain {sid.trust_domain}")
+    if bundle is None or not bundle.jwt_keys:
+        chk.fail("no_bundle", f"no JWT trust bundle for trust domain {sid.trust_domain}")
         return done(sid)
-    if key is None:
+    if kid and kid not in bundle.jwt_keys:
         chk.fail("unknown_kid", f"key id {kid!r} is not in the bundle of {sid.trust_domain}")
         return done(sid)
-    try:
-        claims = jwt.decode(token, key, algorithms=[alg],
-                            options={"verify_exp": False, "verify_aud": False, "verify_iat": False,
-                                     "verify_nbf": False, "require": ["sub", "aud", "exp"]})
-    except jwt.PyJWTError as exc:
-        chk.fail("bad_signature" if isinstance(exc, jwt.InvalidSignatureError) else "invalid", f"JWT rejected: {exc}")
+    # `kid` is optional in JWT-SVIDs: without one, any key of the trust domain may have signed it.
+    keys = [bundle.jwt_keys[kid]] if kid else list(bundle.jwt_keys.values())
+    claims: dict[str, Any] | None = None
+    error: jwt.PyJWTError | None = None
+    for key in keys:
+        try:
+            claims = jwt.decode(token, key, algorithms=[alg],
+                                options={"verify_exp": False, "verify_aud": False, "verify_iat": False,
+                                         "verify_nbf": False, "require": ["sub", "aud", "exp"]})
+            break
+        except jwt.PyJWTError as exc:
+            error = exc
+    if claims is None:
+        bad_sig = isinstance(error, jwt.InvalidSignatureError | jwt.InvalidKeyError)
+        chk.fail("bad_signature" if bad_sig else "invalid", f"JWT rejected: {error}")
         return done(sid)
     exp = claims.get("exp")
     if not isinstance(exp, int | float):
@@ -251,6 +256,8 @@ def verify_jwt_svid(token: str, bundles: Mapping[str, TrustBundle] | TrustBundle
         chk.fail("not_yet_valid", "JWT-SVID is not valid yet (nbf)")
     aud = claims.get("aud")
     auds = [aud] if isinstance(aud, str) else list(aud or [])
-    if audience is not None and audience not in auds:
+    if not auds:
+        chk.fail("no_aud", "aud claim is empty")
+    elif audience is not None and audience not in auds:
         chk.fail("wrong_audience", f"audience {auds} does not include {audience!r}")
     return done(sid, claims)
