@@ -16,7 +16,6 @@ from intelsec.sbom.readers import load_document, parse_bytes
 NOT_REPORTS = {
     "cisa-kev-slice.csv": "CSV", "cisa-kev-slice.json": "KEV catalog", "kev-schema.json": "JSON Schema",
     "grype-vunnel-epss-records.json": "EPSS/KEV records", "grype-vunnel-kev-records.json": "EPSS/KEV records",
-    "dojo-govulncheck-stream.json.gz": "govulncheck",
     "dojo-npm-audit-v7.json": "npm audit", "osv-scanner-fix-in-place-npm.json": "osv-scanner fix plan",
     "osv-scanner-fix-override-maven.json": "osv-scanner fix plan",
     "osv-scanner-fix-relax-npm.json": "osv-scanner fix plan",
@@ -59,6 +58,7 @@ def test_every_corpus_file_parses_or_is_named(corpus_dir: Path) -> None:
     ("findings/osv-scanner-go-cargo.json", "osv-scanner-json", 0, 4),
     ("findings/dojo-grype-log4j.vulns.cdx14.json", "cyclonedx-json", 1, 8),
     ("findings/dojo-pip-audit-new.json", "pip-audit-json", 6, 7),
+    ("findings/dojo-govulncheck-stream.json.gz", "govulncheck-json", 0, 116),
     ("sboms/cdx-laravel-7.12.0.cdx14.xml", "cyclonedx-xml", 62, 0),  # same as its JSON twin
     ("sboms/gen-syft-probe-sitepackages.cdx16.xml", "cyclonedx-xml", 231, 0),
     ("sboms/spdx-spec-example-v3.0.jsonld", "spdx3-jsonld", 1, 0),

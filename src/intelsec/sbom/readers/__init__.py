@@ -12,6 +12,7 @@ from intelsec.sbom.models import Document
 from intelsec.sbom.readers.cyclonedx import CycloneDxReader
 from intelsec.sbom.readers.cyclonedx_xml import read_xml
 from intelsec.sbom.readers.deptrack import DependencyTrackReader
+from intelsec.sbom.readers.govulncheck import GovulncheckReader, split_stream
 from intelsec.sbom.readers.grype import GrypeReader
 from intelsec.sbom.readers.interface import Reader
 from intelsec.sbom.readers.osv import OsvScannerReader
@@ -25,7 +26,7 @@ from intelsec.sbom.readers.vex import CsafReader, OpenVexReader
 
 READERS: list[Reader] = [SpdxReader(), CycloneDxReader(), SyftReader(), TrivyReader(), GrypeReader(),
                          OsvScannerReader(), SarifReader(), PipAuditReader(), Spdx3Reader(), OpenVexReader(),
-                         CsafReader(), DependencyTrackReader()]
+                         CsafReader(), DependencyTrackReader(), GovulncheckReader()]
 
 SUPPORTED = ", ".join(r.format for r in READERS) + ", cyclonedx-xml"
 
@@ -67,7 +68,11 @@ def parse_bytes(raw: bytes, path: str) -> Document:
                 return doc
             raise InputError(f"{path}: unsupported format: {_known_other(None, raw)}") from None
         if exc.msg == "Extra data" and b'"protocol_version"' in raw[:2000]:
-            raise InputError(f"{path}: unsupported format: a govulncheck JSON stream") from None
+            try:
+                return parse_data(split_stream(raw.decode("utf-8")), path, raw)
+            except json.JSONDecodeError as exc2:
+                raise InputError(located(path, exc2.lineno, f"broken govulncheck stream: {exc2.msg}",
+                                         exc2.colno)) from None
         if exc.pos == 0 and b"," in raw.split(b"\n", 1)[0]:
             raise InputError(f"{path}:1: not JSON but CSV (EPSS and KEV CSV files go to --epss/--kev)") from None
         what = "truncated JSON" if exc.pos >= len(raw.rstrip()) else "invalid JSON"
