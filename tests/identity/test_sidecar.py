@@ -155,6 +155,15 @@ def test_shadow_mode_logs_and_forwards(env: Env, caplog: pytest.LogCaptureFixtur
     assert env.count("inbound", "denied", "shadow") == 1
 
 
+def test_shadow_mode_admits_callers_without_certificates(env: Env) -> None:
+    addr = env.sidecar(mode="shadow")
+    with env.client(None) as c:
+        r = c.get(f"https://{addr}/legacy")
+    assert r.status_code == 200 and r.json()["headers"]["x-intelsec-attested"] == "false"
+    assert "x-spiffe-id" not in r.json()["headers"]
+    assert env.count("inbound", "unattested", "shadow") == 1
+
+
 def test_jwt_svid_audience_checked(env: Env) -> None:
     addr = env.sidecar(audience="payments")
     good = env.ca.issue_jwt(API, ["payments"])

@@ -128,7 +128,8 @@ class InboundSidecar:
     def context(self) -> ssl.SSLContext:
         m = self.source.material()
         if self._ctx is None or self._ctx[0] != m.version:
-            self._ctx = (m.version, server_context(m, require_client_cert=True))
+            # shadow mode lets callers without a certificate through (and counts them) for staged roll-out
+            self._ctx = (m.version, server_context(m, require_client_cert=self.mode == "enforce"))
         return self._ctx[1]
 
     def _verify(self, request: Request, bundles: dict[str, TrustBundle], version: int) -> tuple[Verdict, list[Any]]:
