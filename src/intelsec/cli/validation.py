@@ -28,11 +28,16 @@ def _rule_paths(rules: list[Path] | None, workspace: Path | None) -> list[Path]:
     return [open_workspace(workspace).path(WORKSPACE_DETECTIONS)]
 
 
+def _say(message: str) -> None:
+    """One unwrapped stderr line, so `file:line: message` stays clickable and greppable."""
+    typer.echo(message, err=True)
+
+
 def _report_problems(problems: list, quarantined: list) -> None:  # type: ignore[type-arg]
     for p in problems:
-        info(f"warning: {p.path}: {p.rule + ': ' if p.rule else ''}{p.reason}")
+        _say(f"warning: {p.path}: {p.rule + ': ' if p.rule else ''}{p.reason}")
     for q in quarantined:
-        info(f"quarantined: {q.path}:{q.line}: {q.reason}")
+        _say(f"quarantined: {q.path}:{q.line}: {q.reason}")
 
 
 @detect_app.command("check")
@@ -262,3 +267,68 @@ def status(workspace: WorkspaceOpt = None, database: DatabaseOpt = None,
     else:
         info("kill switch: " + (f"ENGAGED ({kill_state.reason})" if kill_state.engaged else "off"))
         print_table(rows, ["run", "scenario", "status", "started_at", "reason"], empty="no runs yet")
+
+
+@app.command("drift")
+def drift(
+    policies: Annotated[list[Path], typer.Option("--policies", "-p", help="Directory or file of Kyverno/Gatekeeper "
+                                                 "YAML; repeatable.")],
+    baseline: Annotated[Path | None, typer.Option("--baseline", "-b", help="Baseline JSON to compare with.")] = None,
+    exception_budget: Annotated[int | None, typer.Option("--exception-budget", min=0,
+                                                         help="Fail when PolicyExceptions exceed this.")] = None,
+    write_baseline: Annotated[Path | None, typer.Option("--write-baseline", help="Write the current state as the "
+                                                        "new baseline and exit 0.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or sarif")] = "table",
+) -> None:
+    """Policy drift test for CI: exit 1 if a rule is disabled, downgraded or removed, or exceptions exceed the budget.
+
+    \b
+    Examples:
+      intelsec validation drift -p k8s/policies --write-baseline policy-baseline.json
+      intelsec validation drift -p k8s/policies -b policy-baseline.json --exception-budget 5
+      intelsec validation drift -p k8s/ -b policy-baseline.json --format sarif > drift.sarif
+    """
+    from intelsec.output import SARIF_LEVEL, sarif_log
+    from intelsec.validation.drift import compare, read_baseline, report
+    from intelsec.validation.drift import write_baseline as save_baseline
+    from intelsec.validation.k8s_policies import inventory
+
+    check_format(fmt, ("table", "json", "sarif"))
+    inv = inventory(policies)
+    if write_baseline is not None:
+        if inv.errors:
+            for e in inv.errors:
+                _say(f"error: {e}")
+            raise typer.Exit(2)
+        save_baseline(inv, write_baseline)
+        info(f"baseline written: {write_baseline} ({len(inv.controls)} controls, {inv.exception_count} exceptions)")
+        return
+    findings = compare(inv, read_baseline(baseline) if baseline else None, exception_budget)
+    doc = report(inv, findings, exception_budget)
+    if fmt == "json":
+        print_json(doc)
+    elif fmt == "sarif":
+        kinds = sorted({f.type for f in findings})
+        results = [{"ruleId": f.type, "level": SARIF_LEVEL["high"] if f.fails else SARIF_LEVEL["info"],
+                    "message": {"text": f.message},
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": f.where.rsplit(":", 1)[0]},
+                                                        "region": {"startLine": int(f.where.rsplit(":", 1)[1])}}}]
+                    if f.where else []} for f in findings]
+        print_json(sarif_log("intelsec-policy-drift", [{"id": k, "name": k} for k in kinds], results))
+    else:
+        print_table([{**vars(f), "fails": "FAIL" if f.fails else "info"} for f in findings],
+                    ["fails", "type", "control", "baseline", "current", "where"], empty="no drift")
+        for msg in inv.errors:
+            _say(f"error: {msg}")
+        for msg in inv.problems:
+            _say(f"warning: {msg}")
+        info(f"{len(inv.controls)} controls ({', '.join(f'{n} {m}' for m, n in doc['modes'].items() if n)}), "
+             f"{inv.exception_count} exception(s)" + (f" / budget {exception_budget}" if exception_budget is not None
+                                                      else "") + f", {len(inv.skipped)} other document(s) skipped")
+    if inv.errors:
+        if fmt != "table":
+            for msg in inv.errors:
+                _say(f"error: {msg}")
+        raise typer.Exit(2)
+    if not doc["ok"]:
+        raise typer.Exit(1)
