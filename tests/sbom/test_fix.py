@@ -93,6 +93,14 @@ def test_fix_opens_then_rerun_opens_nothing_then_closes(repo: tuple[Path, Path],
         assert all(a["issue"].startswith("unchanged") for a in json.loads(second.out)["actions"])
         assert _git(bare, "rev-parse", branch) == sha
 
+        # an unreadable input must not close anything
+        broken = tmp_path / "broken.json"
+        broken.write_text('{"SchemaVersion": 2, "Results": [')
+        partial = invoke(capsys, *args[:-2 * 4], *_findings(tmp_path, corpus_dir, with_pip=False),
+                         "--findings", str(broken))
+        assert partial.code == 2 and "no issue is closed" in partial.err
+        assert werk_issue["state"] == "open"
+
         # Werkzeug fixed upstream: its issue is closed with a comment, the others stay
         third = invoke(capsys, *args[:-2 * 4], *_findings(tmp_path, corpus_dir, with_pip=False))
         assert third.code == 0, third.err

@@ -227,7 +227,9 @@ def fix_cmd(
     try:
         fixer = Fixer(repo, client, base=base, labels=settings.labels, dry_run=dry_run, push=push,
                       remote=bool(github), group=group or settings.group)
-        actions = fixer.run(result.plans, result.plans, top)
+        if result.failed_inputs:
+            info("warning: some inputs could not be read: no issue is closed in this run")
+        actions = fixer.run(result.plans, result.plans, top, close_gone=not result.failed_inputs)
     finally:
         if client is not None:
             client.close()
@@ -238,6 +240,8 @@ def fix_cmd(
         print_table([{**r, "files": ", ".join(r["files"]), "notes": "; ".join(r["notes"])} for r in rows],
                     ["package", "target", "branch", "issue", "pr", "files", "notes"], title="sbom fix",
                     empty="no plans to act on")
+    if result.failed_inputs:
+        raise typer.Exit(2)
 
 
 @app.command("burndown")

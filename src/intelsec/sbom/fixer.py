@@ -118,7 +118,9 @@ class Fixer:
         self.base = base or (self.git.current_branch() if self.git else "main")
         self.push = push and self.git is not None and self.git.has_remote()
 
-    def run(self, plans: list[Plan], all_plans: list[Plan], top: int) -> list[Action]:
+    def run(self, plans: list[Plan], all_plans: list[Plan], top: int, close_gone: bool = True) -> list[Action]:
+        """Act on the `top` riskiest plans; close issues absent from `all_plans` when `close_gone`
+        (callers pass False when an input could not be read, so nothing is closed on partial data)."""
         chosen = plans[:top] if top else plans
         issues: dict[str, dict[str, Any]] = {}
         pulls: dict[str, dict[str, Any]] = {}
@@ -141,7 +143,7 @@ class Fixer:
                     act.pr = self._pull(plan.fingerprint, act.branch, title, pr_body(plan, number, act.files), pulls)
         live = {p.fingerprint for p in all_plans}
         for fp, issue in sorted(issues.items()):
-            if fp not in live and self.github:
+            if fp not in live and self.github and close_gone:
                 self.github.comment(issue["number"], "The vulnerabilities of this issue are no longer reported by "
                                     "the latest triage: closing. " + marker(fp))
                 self.github.update_issue(issue["number"], state="closed", state_reason="completed")
