@@ -23,7 +23,9 @@ def _alerts(ws: Path, url: str | None = None) -> list[dict]:
         db.dispose()
 
 
-def test_eval_corpus_staging_vs_prod(capsys: pytest.CaptureFixture[str], workspace_dir: Path, corpus_dir: Path) -> None:
+def test_eval_corpus_staging_vs_prod(
+    capsys: pytest.CaptureFixture[str], workspace_dir: Path, corpus_dir: Path, tmp_path: Path
+) -> None:
     files = [str(p) for p in sorted((corpus_dir / "hubble").rglob("*")) if p.is_file()]
     r = invoke(capsys, "egress", "eval", *files, "-w", str(workspace_dir), "--env", "staging", "--format", "json")
     assert r.code == 1, r.err
@@ -33,6 +35,7 @@ def test_eval_corpus_staging_vs_prod(capsys: pytest.CaptureFixture[str], workspa
     d = doc["decisions"][0]
     assert set(d) >= {"verdict", "reasons", "category", "namespace", "destination", "exception"}
     assert any(a["rule"] == "egress.blocked" for a in _alerts(workspace_dir))
+    out = tmp_path / "decisions.jsonl"
     r = invoke(
         capsys,
         "egress",
@@ -46,8 +49,15 @@ def test_eval_corpus_staging_vs_prod(capsys: pytest.CaptureFixture[str], workspa
         "json",
         "--summary-only",
         "--no-alerts",
+        "--decisions-out",
+        str(out),
     )
     assert r.code == 0, r.err
+    assert "decisions" not in json.loads(r.out)
+    streamed = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(streamed) == json.loads(r.out)["summary"]["flows"] and streamed[0]["origin"].endswith(
+        "accept-reject-traffic.log:2"
+    )
     s = json.loads(r.out)["summary"]
     assert "block" not in s["verdicts"] and s["verdicts"]["log"] > 0
     assert s["top_destinations"][0]["destination"] == "www.goonernews.com"

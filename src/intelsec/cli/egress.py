@@ -71,6 +71,9 @@ def eval_(
     decisions: Annotated[
         bool, typer.Option("--decisions/--summary-only", help="Include per-flow decisions in JSON output")
     ] = True,
+    decisions_out: Annotated[
+        Path | None, typer.Option("--decisions-out", help="Stream per-flow decisions to this JSONL file")
+    ] = None,
     alerts: AlertsOpt = True,
 ) -> None:
     """Decide allow/log/block for every flow and summarise. Exit 1 if anything is blocked or unreadable.
@@ -80,6 +83,7 @@ def eval_(
       intelsec egress eval hubble.jsonl --env staging
       intelsec egress eval vpc-flows.log squid/access.log --env prod --format json
       intelsec egress eval flows.csv --mapping fields.yaml --summary-only --format json
+      intelsec egress eval day.jsonl.gz --summary-only --decisions-out decisions.jsonl
     """
     check_format(fmt)
     from intelsec.egress import alerting
@@ -97,8 +101,26 @@ def eval_(
     stats = ReadStats()
     summary = Summary(decider.env, decider.digest)
     records: list[dict[str, Any]] = []
-    sink = (lambda ns, flow, v: records.append(decision_record(ns, flow, v))) if fmt == "json" and decisions else None
-    run(read_flows(flows, stats, input_format, _mapping(mapping)), decider, summary, sink)
+    keep = fmt == "json" and decisions
+    out_fh = decisions_out.open("w", encoding="utf-8") if decisions_out is not None else None
+
+    def sink(ns: str, flow: Any, v: Any) -> None:
+        rec = decision_record(ns, flow, v)
+        if keep:
+            records.append(rec)
+        if out_fh is not None:
+            out_fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
+
+    try:
+        run(
+            read_flows(flows, stats, input_format, _mapping(mapping)),
+            decider,
+            summary,
+            sink if keep or out_fh is not None else None,
+        )
+    finally:
+        if out_fh is not None:
+            out_fh.close()
     if quarantine is not None:
         with quarantine.open("w", encoding="utf-8") as fh:
             for q in stats.quarantined:
