@@ -191,3 +191,11 @@ def test_missing_group_role_issues_nothing(env: Env) -> None:
         assert list(s.scalars(select(CredentialIssue))) == []
     with psycopg.connect(f"host=127.0.0.1 port={env.pg.port} user=postgres dbname={env.dbname}") as c:
         assert c.execute("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'svc_ledger_%'").fetchone() == (0,)
+
+
+def test_live_credentials_are_capped_per_workload(env: Env) -> None:
+    env.broker.max_active = 2
+    with httpx.Client(verify=client_context(env.material(env.ca, PAY), expect_id(BROKER)), timeout=10) as c:
+        assert [c.post(env.url).status_code for _ in range(3)] == [200, 200, 429]
+    with env.broker.db.session() as s:
+        assert len(list(s.scalars(select(CredentialIssue)))) == 2

@@ -433,7 +433,7 @@ def broker(
     source = _source(cert, key, bundle, socket)
     source.material()
     pb = PostgresBroker(admin_url, settings.grants, open_database(ws, database), _ttl(settings.ttl),
-                        settings.role_prefix)
+                        settings.role_prefix, max_active=settings.max_active_per_workload)
     handler = BrokerHandler(pb, source, settings.audience)
     interval = parse_duration(settings.reap_interval).total_seconds()
 

@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from intelsec.clock import Clock, SystemClock, utcnow
 from intelsec.errors import ConfigError
@@ -39,6 +39,10 @@ PATH = "/v1/credentials/postgres"
 
 class NotAuthorised(Exception):
     """The caller is attested but no grant covers it."""
+
+
+class TooMany(Exception):
+    """The workload already holds its maximum of live credentials."""
 
 
 class Credential(BaseModel):
@@ -76,6 +80,7 @@ class PostgresBroker:
     ttl: timedelta = timedelta(minutes=10)
     role_prefix: str = "svc"
     clock: Clock = field(default_factory=SystemClock)
+    max_active: int = 20  # live credentials per workload: an attested caller cannot flood pg_authid
 
     def grant_for(self, spiffe_id: str) -> Grant | None:
         return next((g for g in self.grants if hmac.compare_digest(g.spiffe_id, spiffe_id)), None)
@@ -103,6 +108,11 @@ class PostgresBroker:
         # The audit row is written in the same unit of work: if the role cannot be created, no row
         # remains; if the row cannot be written, the exception surfaces before any credential leaves.
         with self.db.session() as s:
+            active = s.scalar(select(func.count()).select_from(CredentialIssue).where(
+                CredentialIssue.spiffe_id == spiffe_id, CredentialIssue.dropped_at.is_(None),
+                CredentialIssue.valid_until > now)) or 0
+            if active >= self.max_active:
+                raise TooMany(f"{spiffe_id} already holds {active} live credentials (limit {self.max_active})")
             s.add(CredentialIssue(spiffe_id=spiffe_id, method=method, backend="postgresql", role_name=name,
                                   group_role=grant.group_role, issued_at=now, valid_until=until))
             s.flush()
@@ -169,6 +179,8 @@ class BrokerHandler:
             cred = await asyncio.to_thread(self.broker.issue, spiffe_id, method)
         except NotAuthorised as exc:
             return json_response(403, {"error": "forbidden", "reasons": [str(exc)]})
+        except TooMany as exc:
+            return json_response(429, {"error": "too many live credentials", "reasons": [str(exc)]})
         except ConfigError as exc:
             log.error("broker failed: %s", exc)
             return json_response(503, {"error": "unavailable", "reasons": [str(exc)]})

@@ -34,6 +34,7 @@ class BrokerSettings(BaseModel):
     ttl: str = "10m"
     role_prefix: str = Field(default="svc", pattern=r"^[a-z][a-z0-9_]{0,15}$")
     reap_interval: str = "30s"
+    max_active_per_workload: int = Field(default=20, ge=1, le=1000)
     grants: list[Grant] = Field(default_factory=list)
 
 
