@@ -131,3 +131,9 @@ def test_offsets_are_characters_in_the_line(scanner: Scanner) -> None:
     assert [(f.line, f.start, f.end) for f in fs] == [(1, 12, 28), (2, 7, 18)]
     lines = text.split("\n")
     assert lines[0][12:28] == "4111111111111111" and lines[1][7:18] == "536-22-1234"
+
+
+def test_iban_check_digits_00_01_99_rejected(scanner: Scanner) -> None:
+    # DE97... would be valid; DE00... passes a bare mod-97 test but is not a legal IBAN
+    assert not iban_mod97_ok("GB00WEST12345698765432") and not iban_mod97_ok("GB99WEST12345698765432")
+    assert found(scanner, "iban DE00031684950706459413 x") == []

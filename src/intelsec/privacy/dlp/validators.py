@@ -122,6 +122,8 @@ _IBAN_DIGITS = {ord(c): str(i + 10) for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTU
 
 
 def iban_mod97_ok(iban: str) -> bool:
+    if not ("02" <= iban[2:4] <= "98"):  # ISO 13616 check digits; 00/01/99 alias valid ones mod 97
+        return False
     rearranged = (iban[4:] + iban[:4]).translate(_IBAN_DIGITS)
     return rearranged.isdigit() and rearranged.isascii() and int(rearranged) % 97 == 1
 
