@@ -241,3 +241,14 @@ def test_k8s_attestor_matches_pod_selectors(tmp_path: Path, sock: Path) -> None:
             plain.stop()
     finally:
         lt.stop()
+
+
+def test_agent_refuses_to_replace_a_regular_file(tmp_path: Path) -> None:
+    target = tmp_path / "not-a-socket"
+    target.write_text("keep me")
+    ca = LocalCA.init(tmp_path / "ca", "example.com")
+    agent = Agent(ca, [], target)
+    with pytest.raises(ConfigError, match="not a socket"):
+        agent.start()
+    agent.stop()
+    assert target.read_text() == "keep me"

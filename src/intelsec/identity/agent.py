@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import socket
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from google.protobuf import struct_pb2
 from spiffe._proto import workload_pb2, workload_pb2_grpc
 
 from intelsec.clock import Clock, SystemClock, parse_duration
+from intelsec.errors import ConfigError
 from intelsec.identity.attest import PeerCred, matching, needs_sha256, peer_cred, unix_selectors
 from intelsec.identity.ca import IssuedSvid, LocalCA
 from intelsec.identity.k8s import K8sAttestor
@@ -193,8 +195,10 @@ class PeerRelay:
         self._stop = threading.Event()
 
     def start(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        if self.path.exists():
+            if not stat.S_ISSOCK(self.path.stat().st_mode):
+                raise ConfigError(f"{self.path}: exists and is not a socket; refusing to replace it")
+            self.path.unlink()  # a stale socket from an earlier run
         self.path.parent.mkdir(parents=True, exist_ok=True)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.bind(str(self.path))
@@ -247,10 +251,10 @@ class PeerRelay:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._sock is not None:
+        if self._sock is not None:  # only remove the socket this relay created
             self._sock.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
 
 
 class Agent:
