@@ -65,3 +65,34 @@ def test_proxy_process_blocks_and_shuts_down(workspace_dir: Path, tmp_path: Path
     assert proc.returncode == 0, err
     assert "egress proxy stopped" in err and "blocked=1" in err
     assert '"verdict":"block"' in log.read_text()
+
+
+def test_eval_reads_stdin(workspace_dir: Path, corpus_dir: Path) -> None:
+    data = (corpus_dir / "hubble" / "squid" / "access1.first30lines.log").read_bytes()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "intelsec",
+            "egress",
+            "eval",
+            "-",
+            "-w",
+            str(workspace_dir),
+            "--env",
+            "prod",
+            "--format",
+            "json",
+            "--summary-only",
+            "--no-alerts",
+        ],
+        input=data,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    summary = json.loads(proc.stdout)["summary"]
+    assert summary["flows"] == 30 and summary["verdicts"] == {"log": 30}

@@ -55,7 +55,10 @@ def _mapping(path: Path | None) -> dict[str, str] | None:
 @app.command("eval")
 def eval_(
     flows: Annotated[
-        list[Path], typer.Argument(help="Flow log files (Hubble JSON, VPC Flow Logs, Squid, Envoy, JSONL, CSV; .gz ok)")
+        list[Path],
+        typer.Argument(
+            help="Flow log files (Hubble JSON, VPC Flow Logs, Squid, Envoy, JSONL, CSV; .gz ok; - for stdin)"
+        ),
     ],
     workspace: WorkspaceOpt = None,
     database: DatabaseOpt = None,
@@ -81,6 +84,7 @@ def eval_(
     \b
     Examples:
       intelsec egress eval hubble.jsonl --env staging
+      hubble observe -o json --follow | intelsec egress eval - --env prod --summary-only
       intelsec egress eval vpc-flows.log squid/access.log --env prod --format json
       intelsec egress eval flows.csv --mapping fields.yaml --summary-only --format json
       intelsec egress eval day.jsonl.gz --summary-only --decisions-out decisions.jsonl
@@ -95,7 +99,7 @@ def eval_(
 
     ws = open_workspace(workspace)
     for p in flows:
-        if not p.is_file():
+        if p != Path("-") and not p.is_file():
             raise InputError(f"{p}: no such flow file")
     decider = EgressDecider(ws, env=env)
     stats = ReadStats()

@@ -6,8 +6,10 @@ fills in hostnames for IP-only flows from DNS answers seen earlier in the stream
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -30,13 +32,28 @@ MAX_QUARANTINE_TEXT = 300
 __all__ = ["READERS", "BadLine", "FlowReader", "SkipLine", "detect", "read_flows"]
 
 
-def _open(path: Path) -> IO[str]:
+STDIN = Path("-")
+
+
+@contextlib.contextmanager
+def _open(path: Path) -> Iterator[IO[str]]:
+    if path == STDIN:
+        wrapper = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+        try:
+            yield wrapper
+        finally:
+            wrapper.detach()  # leave the process's stdin open
+        return
     try:
-        if path.suffix == ".gz":
-            return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
-        return path.open("r", encoding="utf-8", errors="replace")
+        fh: IO[str] = (
+            io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")  # noqa: SIM115
+            if path.suffix == ".gz"
+            else path.open("r", encoding="utf-8", errors="replace")
+        )
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    with fh:
+        yield fh
 
 
 def detect(first_line: str) -> type[FlowReader] | None:
@@ -46,23 +63,13 @@ def detect(first_line: str) -> type[FlowReader] | None:
     return None
 
 
-def _first_line(path: Path) -> str:
-    with _open(path) as fh:
-        for line in fh:
-            if line.strip():
-                return line.strip()
-    return ""
-
-
-def make_reader(path: Path, fmt: str | None, mapping: dict[str, str] | None) -> FlowReader | None:
+def make_reader(path: Path, lineno: int, first: str, fmt: str | None, mapping: dict[str, str] | None) -> FlowReader:
+    """The reader for a file, from `--input-format` or by sniffing its first non-empty line."""
     if fmt in (None, "auto"):
-        first = _first_line(path)
-        if not first:
-            return None
         cls = detect(first)
         if cls is None:
             raise InputError(
-                f"{path}:1: cannot detect the flow log format; pass --input-format "
+                f"{path}:{lineno}: cannot detect the flow log format; pass --input-format "
                 f"({', '.join(READERS)}) and, for generic logs, --mapping"
             )
     else:
@@ -77,20 +84,20 @@ def make_reader(path: Path, fmt: str | None, mapping: dict[str, str] | None) -> 
 def read_flows(
     paths: list[Path], stats: ReadStats, fmt: str | None = None, mapping: dict[str, str] | None = None
 ) -> Iterator[Flow]:
-    """Yield flows from every file; bad lines go to `stats.quarantined`, never stop the run."""
+    """Yield flows from every file (`-` is stdin); bad lines go to `stats.quarantined`, never stop the run."""
     dns: dict[str, str] = {}
     for path in paths:
-        reader = make_reader(path, fmt, mapping)
-        if reader is None:
-            continue
-        stats.formats[str(path)] = reader.name
-        if isinstance(reader, HubbleReader):
-            reader.dns = dns  # answers seen in one file name IPs in the next
         with _open(path) as fh:
+            reader: FlowReader | None = None
             for lineno, raw in enumerate(fh, 1):
                 line = raw.strip()
                 if not line:
                     continue
+                if reader is None:
+                    reader = make_reader(path, lineno, line, fmt, mapping)
+                    stats.formats[str(path)] = reader.name
+                    if isinstance(reader, HubbleReader):
+                        reader.dns = dns  # answers seen in one file name IPs in the next
                 stats.lines += 1
                 try:
                     flow = reader.parse(line)
