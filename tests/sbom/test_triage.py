@@ -251,3 +251,14 @@ def test_dependency_track_export(corpus_dir: Path) -> None:
     result = triage([], [corpus_dir / "sbom/findings/dojo-dependency-track-npm-fpf.json"])
     v = next(x for x in result.open if x.id == "CVE-2026-25547")
     assert v.aliases == ["GHSA-7h2j-956f-4vf2"] and v.ecosystem == "npm" and v.sources == ["dependency-track"]
+
+
+def test_trivy_package_graph_gives_directness(tmp_path: Path, corpus_dir: Path) -> None:
+    data = json.loads((corpus_dir / "sbom/findings/trivy-uv.json").read_text())
+    res = data["Results"][0]
+    res["Vulnerabilities"].append({**trivy_vuln("CVE-2099-7", "colorama", "0.4.6", "0.4.7"),
+                                   "PkgIdentifier": {"PURL": "pkg:pypi/colorama@0.4.6"}})
+    result = triage([], [write_json(tmp_path / "uv.json", data)])
+    plans = {p.package: p for p in result.plans}
+    assert plans["werkzeug"].direct is True
+    assert plans["colorama"].direct is False and plans["colorama"].via == ["click"]

@@ -30,11 +30,12 @@ class DependencyGraph:
 
     def classify(self, pkg: Package, limit: int = 5) -> None:
         """Set `direct` and `via` on `pkg` (left as unknown when the SBOM has no dependency edges)."""
-        if not self.has_edges or not pkg.ref or pkg.direct is not None:
+        if not self.has_edges or not pkg.ref or pkg.direct is True or pkg.via:
             return
         parents = self._real_parents(pkg.ref)
         if not parents:
-            pkg.direct = True
+            if pkg.direct is None:
+                pkg.direct = True
             return
         pkg.direct = False
         seen: set[str] = {pkg.ref}

@@ -99,8 +99,11 @@ def triage(sboms: list[Path], findings: list[Path], epss: Feed | None = None, ke
     vulns = merge(active)
     apply_vex(vulns, suppressions)
     graph = DependencyGraph(sbom_docs + finding_docs)
+    # scanner reports that list packages (Trivy `Packages`) tell directness when no SBOM does
+    reported = {group_key(p.ecosystem, p.name, p.version): p for d in finding_docs for p in d.packages}
     for v in vulns:
-        pkg = matched.get(group_key(v.ecosystem, v.package, v.version))
+        key = group_key(v.ecosystem, v.package, v.version)
+        pkg = matched.get(key) or reported.get(key)
         if pkg is not None:
             graph.classify(pkg)
             v.direct, v.via, v.purl = pkg.direct, pkg.via, v.purl or pkg.purl

@@ -26,14 +26,13 @@ class TrivyReader(Reader):
                 if isinstance(p.get("Name"), str):
                     ident = as_dict(p.get("Identifier"))
                     pkg = make_package(p["Name"], str(p.get("Version") or ""), ident.get("PURL"), rtype,
-                                       ref=ident.get("UID") or p.get("ID"), locations=[target])
-                    if p.get("Relationship") in ("direct", "root"):
-                        pkg.direct = True
-                    elif p.get("Relationship") == "indirect":
-                        pkg.direct = False
+                                       ref=p.get("ID") or ident.get("UID"), locations=[target])
+                    doc.edges.extend((str(p.get("ID")), str(dep)) for dep in as_list(p.get("DependsOn")))
+                    if p.get("Relationship") == "root":  # the project itself, not a dependency
+                        doc.roots.append(str(p.get("ID")))
+                        continue
+                    pkg.direct = {"direct": True, "indirect": False}.get(str(p.get("Relationship")))
                     doc.packages.append(pkg)
-                    for dep in as_list(p.get("DependsOn")):
-                        doc.edges.append((str(p.get("ID")), str(dep)))
             for j, raw_v in enumerate(as_list(res.get("Vulnerabilities"))):
                 where = f"Results[{i}].Vulnerabilities[{j}]"
                 v = as_dict(raw_v)
