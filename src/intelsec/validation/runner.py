@@ -112,11 +112,12 @@ class Runner:
         return picked
 
     def last_runs(self, completed_only: bool = False) -> dict[str, datetime]:
-        """Start time of each scenario's latest run; `completed_only` skips aborted and blocked ones."""
+        """Start time of each scenario's latest run; `completed_only` skips aborted ones (a kill
+        switch or timeout), so they are retried at the next tick; a blocked run counts as done."""
         last: dict[str, datetime] = {}
         for run in recent_runs(self.db, RUN_KIND, limit=5000):
             sid = (run.summary or {}).get("scenario_id")
-            if completed_only and run.status not in ("passed", "failed"):
+            if completed_only and run.status not in ("passed", "failed", "blocked"):
                 continue
             if sid and sid not in last:
                 last[sid] = as_utc(run.started_at)
@@ -124,7 +125,7 @@ class Runner:
 
     def due(self, now: datetime | None = None) -> list[tuple[str, Scenario]]:
         """Enabled scenarios with a schedule whose next time after their last completed run has come
-        (an aborted or blocked run is retried at the next tick)."""
+        (an aborted run is retried at the next tick)."""
         from croniter import croniter
 
         now = now or self.clock.now()

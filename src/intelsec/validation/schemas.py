@@ -64,6 +64,8 @@ class ValidationSettings(BaseModel):
     scenarios_dir: str = "validation/scenarios"
     detections_dir: str = "detections"
     outbox_dir: str = "validation/outbox"
+    scheduler: bool = Field(default=False, description="run due scenarios inside `intelsec up`")
+    scheduler_interval_seconds: float = Field(default=60.0, ge=1)
 
 
 WORKSPACE_SCHEMAS: dict[str, Any] = {"validation/scenarios/*.yaml": Scenario}
