@@ -177,8 +177,8 @@ class HyperscanEngine(CandidateEngine):
         for _ in range(2):  # the right boundary is at most two chars (".x")
             back = ~digit[end - 1]
             end -= back
-        keys = np.unique(np.stack([start, det, end]), axis=1)  # one report per value
-        start, det, end = keys
+        _, first = np.unique(start * len(digit) + det, return_index=True)  # one report per value
+        start, det, end = start[first], det[first], end[first]
         line = np.searchsorted(ends, start, side="left")
         return list(zip(line.tolist(), det.tolist(), start.tolist(), (-end - 2).tolist(), strict=True))
 

@@ -92,9 +92,14 @@ class FileScanner:
 
     def scan_paths(self, paths: Iterable[str | Path]) -> Iterator[Finding]:
         for path in iter_files(paths):
-            yield from self.scan_file(path)
+            for batch in self._file_batches(path):
+                yield from batch
 
     def scan_file(self, path: Path) -> Iterator[Finding]:
+        for batch in self._file_batches(path):
+            yield from batch
+
+    def _file_batches(self, path: Path) -> Iterator[list[Finding]]:
         name = "<stdin>" if str(path) == "-" else path.as_posix()
         try:
             fh = _open(path)
@@ -108,7 +113,7 @@ class FileScanner:
             if fh is not sys.stdin.buffer:
                 fh.close()
 
-    def _scan_stream(self, fh: BinaryIO, name: str) -> Iterator[Finding]:
+    def _scan_stream(self, fh: BinaryIO, name: str) -> Iterator[list[Finding]]:
         st = self.stats
         line_no, carry, skipping, first = 1, b"", False, True
         bad = [0, 0]  # invalid UTF-8 lines: count, first line number (constant memory)
@@ -138,7 +143,7 @@ class FileScanner:
                 if block:
                     n = block.count(b"\n")
                     self.stats.lines_scanned += n
-                    yield from self._block(block, line_no, name, bad)
+                    yield self._block(block, line_no, name, bad)
                     line_no += n
                 if len(carry) > self.max_line:
                     st.lines_skipped += 1
@@ -147,7 +152,7 @@ class FileScanner:
                     carry, skipping = b"", True
             if carry and not skipping:
                 self.stats.lines_scanned += 1
-                yield from self._block(carry, line_no, name, bad)
+                yield self._block(carry, line_no, name, bad)
         except (OSError, EOFError, zlib.error) as exc:
             if isinstance(fh, gzip.GzipFile):
                 st.broken_gzip += 1
@@ -162,9 +167,10 @@ class FileScanner:
                 self._problem(name, bad[1], "invalid_utf8",
                               f"{bad[0]} line(s) not valid UTF-8 (first here); scanned with invalid bytes escaped")
 
-    def _block(self, block: bytes, line_no: int, name: str, bad: list[int]) -> Iterator[Finding]:
+    def _block(self, block: bytes, line_no: int, name: str, bad: list[int]) -> list[Finding]:
         found: list[int] = []
-        yield from self.scanner.scan_block(block, line_no, found, name)
+        out = self.scanner.scan_block(block, line_no, found, name)
         if found:
             bad[1] = bad[1] or found[0]
             bad[0] += len(found)
+        return out

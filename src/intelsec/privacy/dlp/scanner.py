@@ -85,7 +85,7 @@ class Scanner:
         return LEAK
 
     def scan_block(self, buf: bytes, first_line: int = 1, bad_utf8: list[int] | None = None,
-                   path: str = "") -> Iterator[Finding]:
+                   path: str = "") -> list[Finding]:
         """Findings in `buf`, a block of whole lines; line numbers start at `first_line`.
 
         Lines that are not valid UTF-8 are decoded with invalid bytes escaped (one character
@@ -104,6 +104,7 @@ class Scanner:
         dets = self.detectors
         filters = self.filters
         line_starts, line_ends = starts.tolist(), ends.tolist()
+        out: list[Finding] = []
         findings: list[Finding] = []
         cur, raw, text, ascii_line, shift = -1, b"", "", True, 0
         for i, j, lo, last in self.engine.candidates(buf, starts, ends):
@@ -111,7 +112,7 @@ class Scanner:
                 if findings:
                     if len(findings) > 1:
                         findings.sort(key=_order)
-                    yield from findings
+                    out += findings
                     findings = []
                 cur, shift = i, line_starts[i]
                 raw = buf[shift:line_ends[i]]
@@ -157,7 +158,8 @@ class Scanner:
                     break  # the last match the engine saw: nothing further on this line
         if len(findings) > 1:
             findings.sort(key=_order)
-        yield from findings
+        out += findings
+        return out
 
     def scan_text(self, text: str) -> Iterator[Finding]:
         """Findings in a string (one field value, possibly several lines)."""
