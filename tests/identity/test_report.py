@@ -115,6 +115,16 @@ def test_cli_report_never_prints_secret_values(manifests: Path, workspace_dir: P
         assert secret not in res.out + res.err
 
 
+def test_cli_report_sarif(manifests: Path, workspace_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    res = invoke(capsys, "identity", "report", "--manifests", str(manifests), "--tier0", "ledger",
+                 "--registrations", str(manifests.parent / "regs.yaml"), "-w", str(workspace_dir), "--format", "sarif")
+    assert res.code == 1
+    doc = json.loads(res.out)
+    rules = {r["ruleId"] for r in doc["runs"][0]["results"]}
+    assert rules == {"identity/plaintext-secret", "identity/not-registered", "identity/no-mtls"}
+    assert "hunter2" not in res.out and FAKE_KEY not in res.out
+
+
 def test_broken_manifest_is_reported_not_ignored(manifests: Path) -> None:
     (manifests / "broken.yaml").write_text("kind: Deployment\nmetadata: [unclosed\n")
     rep = coverage(["payments"], manifests, load_registrations(manifests.parent / "regs.yaml"))

@@ -479,12 +479,13 @@ def report(
     Examples:
       intelsec identity report --manifests deploy/k8s
       intelsec identity report --manifests deploy/k8s --tier0 payments --tier0 ledger --format json
+      intelsec identity report --manifests deploy/k8s --format sarif > identity.sarif
     """
     from intelsec.identity.attest import load_registrations
     from intelsec.identity.report import coverage
     from intelsec.identity.settings import identity_settings
 
-    check_format(fmt)
+    check_format(fmt, ("table", "json", "sarif"))
     if not manifests.is_dir():
         raise InputError(f"{manifests}: not a directory")
     ws = open_workspace(workspace)
@@ -495,6 +496,11 @@ def report(
     rep = coverage(services, manifests, entries)
     if fmt == "json":
         print_json({"ok": rep.ok, **rep.model_dump(mode="json")})
+    elif fmt == "sarif":
+        from intelsec.identity.report import SARIF_RULES, sarif_results
+        from intelsec.output import sarif_log
+
+        print_json(sarif_log("intelsec-identity", SARIF_RULES, sarif_results(rep)))
     else:
         print_table([{"service": s.service, "registered": "yes" if s.registered else "NO", "mtls": s.mtls,
                       "secrets": len(s.plaintext_secrets), "status": "ok" if s.ok else "; ".join(s.problems)}

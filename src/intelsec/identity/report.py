@@ -227,3 +227,31 @@ def coverage(tier0: list[str], manifests: Path, entries: list[WorkloadRegistrati
         services.append(cov)
     unattributed = [f for name, fs in secrets.items() if name not in used for f in fs]
     return CoverageReport(services=services, unattributed_secrets=unattributed, errors=errors)
+
+
+SARIF_RULES = [
+    {"id": "identity/plaintext-secret", "shortDescription": {"text": "Plaintext secret in a tier-0 deployment"}},
+    {"id": "identity/not-registered", "shortDescription": {"text": "Tier-0 service has no SPIFFE registration"}},
+    {"id": "identity/no-mtls", "shortDescription": {"text": "Tier-0 service is not behind an enforcing mTLS sidecar"}},
+    {"id": "identity/missing-manifest", "shortDescription": {"text": "Tier-0 service has no workload manifest"}},
+]
+
+
+def sarif_results(rep: CoverageReport) -> list[dict[str, Any]]:
+    """SARIF results (secret values never included)."""
+    def loc(file: str, line: int | None) -> list[dict[str, Any]]:
+        region = {"region": {"startLine": line}} if line else {}
+        return [{"physicalLocation": {"artifactLocation": {"uri": file}, **region}}]
+
+    out: list[dict[str, Any]] = []
+    for s in rep.services:
+        for f in s.plaintext_secrets:
+            out.append({"ruleId": "identity/plaintext-secret", "level": "error", "locations": loc(f.file, f.line),
+                        "message": {"text": f"{s.service}: {f.object} key {f.key} ({f.kind})"}})
+        for problem in s.problems:
+            rule = ("identity/not-registered" if problem.startswith("not registered") else
+                    "identity/no-mtls" if problem.startswith("not behind") else
+                    "identity/missing-manifest" if problem.startswith("no workload") else None)
+            if rule:
+                out.append({"ruleId": rule, "level": "error", "message": {"text": f"{s.service}: {problem}"}})
+    return out
