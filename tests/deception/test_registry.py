@@ -110,3 +110,39 @@ def test_cli_never_prints_secrets_without_reveal(workspace_dir: Path, capsys: py
         assert token not in out
     bad = invoke(capsys, "deception", "show", "nope", "-w", w)
     assert bad.code == 1 and "no deception asset 'nope'" in bad.err
+
+
+def test_changed_route_rotates_and_retired_asset_comes_back(frozen: Deployed) -> None:
+    route = next(a for a in frozen.cfg.assets if a.id == "payments-v1-debug-vars")
+    moved = route.model_copy(update={"extra": {**route.extra, "route": "/v1/debug/pprof"}})
+    specs = [moved if a.id == route.id else a for a in frozen.cfg.assets]
+    assert frozen.registry.deploy(specs, frozen.cfg.canary_base()).updated == [route.id]
+    assert [m.public for m in frozen.registry.watched(route.id)] == ["GET /v1/debug/pprof", "GET /v1/debug/vars"]
+    others = [a for a in specs if a.id != route.id]
+    assert frozen.registry.deploy(others, frozen.cfg.canary_base()).retired == [route.id]
+    assert frozen.registry.deploy(specs, frozen.cfg.canary_base()).updated == [route.id]
+    assert frozen.registry.current(route.id).version == 3 and frozen.registry.get(route.id).status == "active"
+
+
+def test_kind_change_is_refused(frozen: Deployed) -> None:
+    specs = [a.model_copy(update={"kind": "api_token"}) if a.id == "aws-ci-deploy-key" else a
+             for a in frozen.cfg.assets]
+    with pytest.raises(ConfigError, match="aws-ci-deploy-key.*aws_key in the store"):
+        frozen.registry.deploy(specs, frozen.cfg.canary_base())
+
+
+def test_health_reports_overdue_rotation_and_stale_tests(frozen: Deployed) -> None:
+    from intelsec.deception.health import status_rows
+
+    clock = frozen.clock
+    assert isinstance(clock, FrozenClock)
+    frozen.registry.mark_test("aws-ci-deploy-key", True)
+    rows = {r["id"]: r["health"] for r in status_rows(frozen.registry, timedelta(days=7))}
+    assert rows["aws-ci-deploy-key"] == "ok" and rows["api-token-billing-export"] == "untested"
+    clock.advance(timedelta(days=8))
+    assert {r["id"]: r["health"] for r in status_rows(frozen.registry, timedelta(days=7))}[
+        "aws-ci-deploy-key"] == "untested"
+    clock.advance(timedelta(days=23))
+    frozen.registry.mark_test("aws-ci-deploy-key", False)
+    assert {r["id"]: r["health"] for r in status_rows(frozen.registry, timedelta(days=7))}[
+        "aws-ci-deploy-key"] == "test-failed,rotation-due"

@@ -109,13 +109,13 @@ class Registry:
                 if all(getattr(row, k) == v for k, v in fields.items()):
                     report.unchanged.append(spec.id)
                     continue
-                identity_changed = _identity(row.spec) != _identity(spec_doc)
+                identity_changed = _identity(row.spec) != _identity(spec_doc) or row.status == "retired"
                 for k, v in fields.items():
                     setattr(row, k, v)
                 row.updated_at = now
                 if row.spec.get("rotation") != spec_doc.get("rotation"):
                     row.next_rotation_at = next_rotation(spec.rotation, row.rotated_at)
-                if identity_changed:  # a new route or role is new material; the old stays watched
+                if identity_changed:  # new route/role, or back from retirement: new material
                     planted += self._rotate_row(s, row, canary_base)
                 report.updated.append(spec.id)
             for row in existing.values():
