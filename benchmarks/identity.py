@@ -21,11 +21,17 @@ import httpx
 
 UPSTREAM = """
 import asyncio, sys
+from pathlib import Path
 from intelsec.identity.httpserver import HttpServer, Response
+from intelsec.identity.sources import FileSource
+from intelsec.identity.tlsconfig import server_context
 async def ok(req):
     return Response(200, b"ok\\n", [("content-type", "text/plain")])
 async def main():
-    s = HttpServer(ok, lambda: None)
+    ctx = None
+    if len(sys.argv) > 1:  # the same app terminating mTLS itself (no policy, no forwarding)
+        ctx = server_context(FileSource(Path(sys.argv[1]), Path(sys.argv[2]), [Path(sys.argv[3])]).material())
+    s = HttpServer(ok, lambda: ctx)
     host, port = await s.start("127.0.0.1", 0)
     print(port, flush=True)
     await asyncio.Event().wait()
@@ -67,8 +73,10 @@ def latency(n: int, tmp: Path) -> None:
     files = write_svid(ca.issue_x509(server_id), ca.bundle(), tmp / "svid")
     init_workspace(tmp / "ws")
     up = subprocess.Popen([sys.executable, "-c", UPSTREAM], stdout=subprocess.PIPE, text=True)
-    assert up.stdout is not None
-    up_port = int(up.stdout.readline())
+    tls_up = subprocess.Popen([sys.executable, "-c", UPSTREAM, files["cert"], files["key"],
+                               str(ca.directory / "bundle.json")], stdout=subprocess.PIPE, text=True)
+    assert up.stdout is not None and tls_up.stdout is not None
+    up_port, tls_port = int(up.stdout.readline()), int(tls_up.stdout.readline())
     port = free_port()
     side = subprocess.Popen([sys.executable, "-m", "intelsec", "identity", "sidecar", "--listen", f"127.0.0.1:{port}",
                              "--upstream", f"127.0.0.1:{up_port}", "--cert", files["cert"], "--key", files["key"],
@@ -81,24 +89,30 @@ def latency(n: int, tmp: Path) -> None:
         m = Material(caller_id, svid.chain_pem(), svid.key_pem(), {"example.com": ca.bundle()})
         ctx = client_context(m, expect_id(server_id))
         direct_url, side_url = f"http://127.0.0.1:{up_port}/", f"https://127.0.0.1:{port}/"
+        tls_url = f"https://127.0.0.1:{tls_port}/"
         rows = []
         with httpx.Client(timeout=10) as d, httpx.Client(verify=ctx, timeout=10) as s:
             timed(50, lambda: d.get(direct_url))
             timed(50, lambda: s.get(side_url))
+            timed(50, lambda: s.get(tls_url))
             rows.append(("keep-alive", timed(n, lambda: d.get(direct_url)), timed(n, lambda: s.get(side_url))))
+            rows.append(("keep-alive*", timed(n, lambda: s.get(tls_url)), timed(n, lambda: s.get(side_url))))
         nn = max(50, n // 4)
         fresh = httpx.Limits(max_keepalive_connections=0)
         with httpx.Client(timeout=10, limits=fresh) as d, httpx.Client(verify=ctx, timeout=10, limits=fresh) as s:
             rows.append(("new connection", timed(nn, lambda: d.get(direct_url)), timed(nn, lambda: s.get(side_url))))
-        print(f"{'mode':<16}{'direct p50':>12}{'direct p99':>12}{'sidecar p50':>13}{'sidecar p99':>13}"
+            rows.append(("new connection*", timed(nn, lambda: s.get(tls_url)), timed(nn, lambda: s.get(side_url))))
+        print(f"{'mode':<17}{'direct p50':>12}{'direct p99':>12}{'sidecar p50':>13}{'sidecar p99':>13}"
               f"{'added p50':>11}{'added p99':>11}  (ms)")
         for name, d_l, s_l in rows:
-            print(f"{name:<16}{pct(d_l, 50):>12.3f}{pct(d_l, 99):>12.3f}{pct(s_l, 50):>13.3f}{pct(s_l, 99):>13.3f}"
+            print(f"{name:<17}{pct(d_l, 50):>12.3f}{pct(d_l, 99):>12.3f}{pct(s_l, 50):>13.3f}{pct(s_l, 99):>13.3f}"
                   f"{pct(s_l, 50) - pct(d_l, 50):>11.3f}{pct(s_l, 99) - pct(d_l, 99):>11.3f}")
-            print(f"{'':<16}sidecar/direct p50 ratio: {pct(s_l, 50) / pct(d_l, 50):.2f}x   "
+            print(f"{'':<17}sidecar/direct p50 ratio: {pct(s_l, 50) / pct(d_l, 50):.2f}x   "
                   f"throughput direct {len(d_l) / sum(d_l):.0f}/s, via sidecar {len(s_l) / sum(s_l):.0f}/s")
+        print("* baseline is the same upstream terminating mTLS itself (so the difference is the sidecar's "
+              "policy + forwarding, not TLS)")
     finally:
-        for p in (side, up):
+        for p in (side, up, tls_up):
             p.terminate()
             p.wait(10)
 
