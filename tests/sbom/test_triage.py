@@ -122,7 +122,8 @@ def test_unparsable_installed_version_is_reported_not_fatal(tmp_path: Path) -> N
                                                            trivy_vuln("CVE-2", "b", "1.0", "1.1")]))
     result = triage([], [report])
     assert result.summary["bad_versions"] == 1 and result.summary["vulnerabilities"] == 2
-    assert any("$$bad$$" in str(p) for p in result.problems)
+    assert any(str(report) in str(p) and "Results[0].Vulnerabilities[0]" in str(p) and "$$bad$$" in str(p)
+               for p in result.problems)
     assert {p.package: p.action for p in result.plans} == {"a": "ticket", "b": "pr"}
 
 

@@ -128,6 +128,7 @@ def write_png(data: dict[str, Any], path: str) -> None:
     ax.set_title(f"Vulnerability burn-down (slope {slope if slope is not None else 'n/a'}/week, "
                  f"criticals outstanding {data.get('criticals_outstanding')})")
     ax.set_ylabel("open vulnerabilities")
+    ax.set_ylim(bottom=0)
     ax.legend()
     fig.autofmt_xdate()
     fig.tight_layout()

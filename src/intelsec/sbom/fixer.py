@@ -203,7 +203,8 @@ class Fixer:
     def _issue(self, plan: Plan, act: Action, issues: dict[str, dict[str, Any]]) -> int | None:
         if self.github is None or self.dry_run:
             act.issue = "would open/update" if self.remote else None
-            act.pr = ("would open/update" if self.remote else "branch only") if act.files else None
+            local = "would commit on the branch" if self.dry_run else "branch only"
+            act.pr = ("would open/update" if self.remote else local) if act.files else None
             return None
         body, title = issue_body(plan, act.notes), issue_title(plan)
         existing = issues.get(plan.fingerprint)

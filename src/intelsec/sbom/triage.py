@@ -96,6 +96,8 @@ def triage(sboms: list[Path], findings: list[Path], epss: Feed | None = None, ke
             problems.append(Problem(doc_of[id(f)], f.element, f"{f.vuln_id} for {f.package}@{f.version}: package not "
                                     "in the SBOM (still triaged)", "not_in_sbom"))
 
+    for f in active:
+        f.element = f"{doc_of[id(f)]}\t{f.element}"  # where each merged report came from
     vulns = merge(active)
     apply_vex(vulns, suppressions)
     graph = DependencyGraph(sbom_docs + finding_docs)
@@ -113,7 +115,8 @@ def triage(sboms: list[Path], findings: list[Path], epss: Feed | None = None, ke
     for plan in plans:
         for u in plan.unfixed:
             if u.reason.startswith("installed version"):
-                problems.append(Problem(plan.package, plan.installed, u.reason, "bad_version"))
+                file, _, element = plan.vulns[0].elements[0].partition("\t")
+                problems.append(Problem(file, element, f"{plan.package}: {u.reason}", "bad_version"))
                 break
 
     open_vulns = [v for v in ranked if not v.suppressed]
