@@ -82,6 +82,7 @@ def test_credential_works_then_expires_and_is_reaped(env: Env) -> None:
     assert r.status_code == 200, r.text
     cred = r.json()
     assert cred["username"].startswith("svc_payments_")
+    assert (cred["host"], cred["port"], cred["database"]) == ("127.0.0.1", env.pg.port, env.dbname)
     with connect(env.pg, env.dbname, cred["username"], cred["password"]) as conn:
         assert conn.execute("SELECT count(*) FROM ledger").fetchone() == (0,)  # group role grants apply
     with pytest.raises(psycopg.OperationalError):

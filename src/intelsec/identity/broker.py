@@ -17,6 +17,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
@@ -50,6 +51,9 @@ class Credential(BaseModel):
     password: str
     group_role: str
     valid_until: datetime
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
 
     def __repr__(self) -> str:
         return f"Credential({self.username}, until {self.valid_until.isoformat()})"
@@ -122,7 +126,9 @@ class PostgresBroker:
                 except psycopg.errors.UndefinedObject:
                     raise ConfigError(f"group role {grant.group_role!r} does not exist in PostgreSQL") from None
         log.info("issued %s to %s via %s until %s", name, spiffe_id, method, until.isoformat())
-        return Credential(username=name, password=password, group_role=grant.group_role, valid_until=until)
+        target = urlsplit(psycopg_dsn(self.admin_url))  # where to connect; never the admin's own login
+        return Credential(username=name, password=password, group_role=grant.group_role, valid_until=until,
+                          host=target.hostname, port=target.port or 5432, database=target.path.lstrip("/") or None)
 
     def reap(self) -> list[str]:
         """Drop roles whose validity has ended (their sessions are terminated first)."""
