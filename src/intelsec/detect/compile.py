@@ -19,6 +19,7 @@ from intelsec.errors import InputError
 SIGMA_SUFFIXES = (".yml", ".yaml")
 EVENT_ID_FIELD = "_intelsec_row"
 TIMESTAMP_FIELD = "timestamp"
+TEXT_FIELD = "_intelsec_text"  # every value of the event, for keyword (fieldless) rules
 
 
 def sigma_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -55,7 +56,7 @@ def _backend() -> Any:
     from sigma.backends.sqlite import sqliteBackend
 
     return sqliteBackend(collect_errors=True, collate_nocase=True, event_id_field=EVENT_ID_FIELD,
-                         timestamp_field=TIMESTAMP_FIELD)
+                         timestamp_field=TIMESTAMP_FIELD, fulltext_field=TEXT_FIELD)
 
 
 def _path_of(rule: Any) -> str:
@@ -153,6 +154,7 @@ def _only_referenced(path: Path, collection: Any) -> bool:
 
 
 def _compiled(entry: dict[str, Any], rule: Any) -> CompiledRule:
+    fields = tuple(entry.get("required_fields") or ())
     return CompiledRule(
         id=str(entry.get("id") or ""),
         title=str(entry.get("title") or ""),
@@ -161,7 +163,7 @@ def _compiled(entry: dict[str, Any], rule: Any) -> CompiledRule:
         tags=tuple(entry.get("tags") or ()),
         path=_path_of(rule),
         queries=tuple(entry.get("rule") or ()),
-        required_fields=tuple(f for f in entry.get("required_fields") or ()
-                              if f not in (EVENT_ID_FIELD, TIMESTAMP_FIELD)),
+        required_fields=tuple(f for f in fields if f not in (EVENT_ID_FIELD, TIMESTAMP_FIELD, TEXT_FIELD)),
+        keywords=TEXT_FIELD in fields or bool(entry.get("fulltext")),
         plan=entry.get("correlation_plan"),
     )

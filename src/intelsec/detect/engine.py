@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from intelsec.detect.compile import EVENT_ID_FIELD, TIMESTAMP_FIELD
+from intelsec.detect.compile import EVENT_ID_FIELD, TEXT_FIELD, TIMESTAMP_FIELD
 from intelsec.detect.events import event_time, flatten
 from intelsec.detect.models import CompiledRule, Match, RuleProblem
 
@@ -53,17 +53,20 @@ class EventTable:
             for table_fields in (rule.plan or {}).get("required_fields", {}).values():
                 needed.extend(table_fields)
             for f in needed:
-                if f.lower() not in (EVENT_ID_FIELD, TIMESTAMP_FIELD, "rowid"):
+                if f.lower() not in (EVENT_ID_FIELD, TIMESTAMP_FIELD, TEXT_FIELD, "rowid"):
                     fields.setdefault(f.lower(), f)
         self.columns = list(fields.values())
-        cols = [f"{EVENT_ID_FIELD} INTEGER PRIMARY KEY", f"{TIMESTAMP_FIELD} TEXT"]
+        text = any(r.keywords for r in rules)
+        cols = [f"{EVENT_ID_FIELD} INTEGER PRIMARY KEY", f"{TIMESTAMP_FIELD} TEXT", f"{TEXT_FIELD} TEXT COLLATE NOCASE"]
         cols += [f"{_quote(c)} TEXT COLLATE NOCASE" for c in self.columns]
         self.conn.execute(f"CREATE TABLE logs ({', '.join(cols)})")
         rows = []
         for i, doc in enumerate(events):
-            flat = {k.lower(): v for k, v in flatten(doc).items()}
-            rows.append([i, event_time(flat)] + [_cell(flat.get(c.lower())) for c in self.columns])
-        marks = ", ".join("?" * (len(self.columns) + 2))
+            flat = flatten(doc)
+            joined = "\n".join(str(_cell(v)) for v in flat.values() if v is not None) if text else ""
+            lower = {k.lower(): v for k, v in flat.items()}
+            rows.append([i, event_time(lower), joined] + [_cell(lower.get(c.lower())) for c in self.columns])
+        marks = ", ".join("?" * (len(self.columns) + 3))
         self.conn.executemany(f"INSERT INTO logs VALUES ({marks})", rows)
 
     def close(self) -> None:

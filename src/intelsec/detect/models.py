@@ -19,6 +19,7 @@ class CompiledRule:
     queries: tuple[str, ...] = ()
     required_fields: tuple[str, ...] = ()
     plan: dict[str, Any] | None = None
+    keywords: bool = False  # has fieldless values, matched against all of an event's values
 
     @property
     def key(self) -> str:
