@@ -58,14 +58,15 @@ http {{
     }}
 }}
 """)
-    subprocess.run([NGINX, "-p", str(prefix), "-c", str(conf), "-t"], check=True, capture_output=True, timeout=30)
-    subprocess.run([NGINX, "-p", str(prefix), "-c", str(conf)], check=True, capture_output=True, timeout=30)
+    base = [NGINX, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "logs" / "error.log")]
+    subprocess.run([*base, "-t"], check=True, capture_output=True, timeout=30)
+    subprocess.run(base, check=True, capture_output=True, timeout=30)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for(lambda: _up(url), timeout=10)
         yield url
     finally:
-        subprocess.run([NGINX, "-p", str(prefix), "-c", str(conf), "-s", "quit"], capture_output=True, timeout=30)
+        subprocess.run([*base, "-s", "quit"], capture_output=True, timeout=30)
         pid = prefix / "nginx.pid"
         deadline = time.monotonic() + 10
         while pid.exists() and time.monotonic() < deadline:
