@@ -6,6 +6,7 @@ object classes), so no request byte leaves before the peer is known to be the ri
 
 from __future__ import annotations
 
+import contextlib
 import os
 import ssl
 import tempfile
@@ -74,13 +75,12 @@ def server_context(material: Material, require_client_cert: bool = True) -> ssl.
 
 def peer_chain(ssl_object: Any) -> list[x509.Certificate]:
     """The peer's chain when the runtime exposes it (Python 3.13+), else just its leaf."""
-    getter = getattr(ssl_object, "get_verified_chain", None)
+    getter = getattr(ssl_object, "get_verified_chain", None)  # DER bytes, leaf first
     if getter is not None:
-        try:
-            return [x509.load_der_x509_certificate(c if isinstance(c, bytes) else c.public_bytes(ssl._ssl.ENCODING_DER))  # type: ignore[attr-defined]
-                    for c in getter()]
-        except Exception:  # noqa: S110 - fall back to the leaf below
-            pass
+        with contextlib.suppress(Exception):  # fall back to the leaf below
+            chain = [x509.load_der_x509_certificate(bytes(c)) for c in getter()]
+            if chain:
+                return chain
     der = ssl_object.getpeercert(True) if ssl_object is not None else None
     return [x509.load_der_x509_certificate(der)] if der else []
 
