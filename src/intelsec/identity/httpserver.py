@@ -59,11 +59,13 @@ class HttpServer:
     """Serve `handler` on host:port; `context()` gives the TLS context for each new connection."""
 
     def __init__(self, handler: Handler, context: ContextProvider, handshake_timeout: float = 10.0,
-                 idle_timeout: float = 60.0) -> None:
+                 idle_timeout: float = 60.0, max_connections: int = 1024) -> None:
         self.handler = handler
         self.context = context
         self.handshake_timeout = handshake_timeout
         self.idle_timeout = idle_timeout
+        self.max_connections = max_connections
+        self.open_connections = 0
         self.handshake_failures = 0
         self._server: asyncio.Server | None = None
 
@@ -79,6 +81,10 @@ class HttpServer:
                 await asyncio.wait_for(self._server.wait_closed(), 2)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.open_connections >= self.max_connections:  # shed load instead of running out of descriptors
+            writer.close()
+            return
+        self.open_connections += 1
         try:
             ctx = self.context()
             if ctx is not None:
@@ -94,6 +100,7 @@ class HttpServer:
         except Exception:
             log.exception("connection handler failed")
         finally:
+            self.open_connections -= 1
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
