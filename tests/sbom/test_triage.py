@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from univers.version_range import RANGE_CLASS_BY_SCHEMES
 
 from intelsec.errors import InputError
-from intelsec.sbom.ecosystems import parse_version
+from intelsec.sbom.ecosystems import major, parse_version
 from intelsec.sbom.feeds import load_epss, load_kev
 from intelsec.sbom.models import Vulnerability
 from intelsec.sbom.plans import plan_package
@@ -263,3 +265,29 @@ def test_trivy_package_graph_gives_directness(tmp_path: Path, corpus_dir: Path) 
     plans = {p.package: p for p in result.plans}
     assert plans["werkzeug"].direct is True
     assert plans["colorama"].direct is False and plans["colorama"].via == ["click"]
+
+
+_ver = st.tuples(st.integers(0, 3), st.integers(0, 12), st.integers(0, 12)).map(lambda t: ".".join(map(str, t)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(installed=_ver, fixes=st.lists(st.lists(_ver, max_size=3), min_size=1, max_size=4),
+       eco=st.sampled_from(["pypi", "npm", "cargo", "maven", "golang"]))
+def test_plan_invariants(installed: str, fixes: list[list[str]], eco: str) -> None:
+    """Whatever the data: never the installed version or lower, every claimed fix really holds on
+    the target's release line, and every vulnerability is either fixed or has a reason."""
+    vulns = [_vuln(f"V{i}", installed, fx, eco) for i, fx in enumerate(fixes)]
+    plan = plan_package(vulns)
+    inst = parse_version(eco, installed)
+    assert {*plan.fixes, *(u.id for u in plan.unfixed)} == {v.id for v in vulns}
+    assert all(u.reason for u in plan.unfixed)
+    if plan.target is None:
+        assert not plan.fixes
+        return
+    t = parse_version(eco, plan.target)
+    assert t > inst
+    for v in vulns:
+        if v.id in plan.fixes:
+            above = [f for f in v.fixed_versions if parse_version(eco, f) > inst]
+            same_line = [parse_version(eco, f) for f in above if major(eco, f) == major(eco, plan.target)]
+            assert (same_line and t >= max(same_line)) or all(t >= parse_version(eco, f) for f in above)
