@@ -138,3 +138,45 @@ def test_sync_with_unreachable_server_is_a_clear_error(honey: Deployed, capsys: 
     res = invoke(capsys, "deception", "honey-users", "sync", "--dsn", "postgresql://x:secretpw@127.0.0.1:9/db",
                  "-w", str(honey.ws.root))
     assert res.code == 2 and "cannot connect to PostgreSQL" in res.err and "secretpw" not in res.err
+
+
+def test_control_plane_watches_configured_pg_log(workspace_dir: Path, pg_server: PostgresServer,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """`deception.watch_pg_logs` in intelsec.yaml: the service tails the log by itself."""
+    from intelsec.clock import SystemClock
+    from intelsec.server.app import create_app
+    from tests.deception.helpers import serve, wait_for
+
+    cfg = workspace_dir / "intelsec.yaml"
+    cfg.write_text(cfg.read_text() + f"deception:\n  watch_pg_logs: [{pg_server.json_log()}]\n  poll_seconds: 0.2\n")
+    assets = workspace_dir / "deception" / "assets.yaml"
+    role = f"svc_honey_{uuid.uuid4().hex[:8]}"
+    assets.write_text(assets.read_text().replace("role: svc_backup_admin", f"role: {role}"))
+    d = _deploy(workspace_dir, f"sqlite:///{workspace_dir / '.intelsec' / 'state.db'}", SystemClock())
+    try:
+        assert invoke(capsys, "deception", "honey-users", "sync", "--dsn", pg_server.url("postgres"),
+                      "-w", str(workspace_dir)).code == 0
+        with serve(create_app(d.ws, d.db, run_dispatcher=False)):
+            assert "password authentication failed" in _login(pg_server, role, "hunter2")
+            alerts = wait_for(lambda: _alerts(d), timeout=15)
+            assert len(alerts) == 1 and alerts[0].evidence["channel"] == "pg_log"
+    finally:
+        d.db.dispose()
+
+
+def test_bad_service_settings_refused(workspace_dir: Path) -> None:
+    from intelsec.errors import ConfigError
+    from intelsec.server.app import create_app
+    from intelsec.server.routes.deception import on_startup
+
+    cfg = workspace_dir / "intelsec.yaml"
+    cfg.write_text(cfg.read_text() + "deception:\n  watch_pg_log: /var/log/x.json\n")
+    from intelsec.clock import SystemClock
+
+    d = _deploy(workspace_dir, f"sqlite:///{workspace_dir / '.intelsec' / 'state.db'}", SystemClock())
+    try:
+        app = create_app(d.ws, d.db, run_dispatcher=False)
+        with pytest.raises(ConfigError, match="watch_pg_log"):
+            on_startup(app.state.ctx)
+    finally:
+        d.db.dispose()

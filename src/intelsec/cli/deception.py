@@ -321,10 +321,9 @@ def watch_pg_log(
       intelsec deception watch-pg-log /var/log/postgresql/postgresql.json
       intelsec deception watch-pg-log /var/log/postgresql/postgresql.csv --once
     """
-    import hashlib
     import time
 
-    from intelsec.deception.pglog import PgLogWatcher
+    from intelsec.deception.pglog import PgLogWatcher, state_file_for
     from intelsec.deception.touches import raise_pg_attempts
     from intelsec.errors import InputError
 
@@ -334,8 +333,7 @@ def watch_pg_log(
     if not log.is_file():
         raise InputError(f"{log}: no such log file")
     env = _env(workspace, database)
-    digest = hashlib.sha256(str(log.resolve()).encode()).hexdigest()[:12]
-    state = env.ws.state_dir / "deception" / f"pglog-{digest}.json"
+    state = state_file_for(env.ws.state_dir, log)
     roles = {m.public for m in env.registry.watched(kind="honey_db_user")}
     watcher = PgLogWatcher(log, roles, log_format, state)
     if from_end and not state.exists():

@@ -50,6 +50,14 @@ class PollStats:
     attempts: list[Attempt] = field(default_factory=list)
 
 
+def state_file_for(state_dir: Path, log: Path) -> Path:
+    """Where the read offset of `log` is kept (shared by the CLI watcher and the service)."""
+    import hashlib
+
+    digest = hashlib.sha256(str(log.resolve()).encode()).hexdigest()[:12]
+    return state_dir / "deception" / f"pglog-{digest}.json"
+
+
 def detect_format(path: Path) -> str:
     return "csv" if path.suffix == ".csv" else "json"
 

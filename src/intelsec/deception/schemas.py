@@ -119,6 +119,15 @@ class AssetsFile(BaseModel):
     assets: list[Asset] = Field(default_factory=list)
 
 
+class ServiceSettings(BaseModel):
+    """The `deception:` section of intelsec.yaml: what the control plane watches by itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    watch_pg_logs: list[str] = Field(default_factory=list, description="PostgreSQL jsonlog/csvlog files to tail")
+    poll_seconds: float = Field(default=1.0, gt=0, le=60)
+
+
 WORKSPACE_SCHEMAS: dict[str, Any] = {
     "deception/canary-routes.yaml": list[CanaryRoute],
     "deception/assets.yaml": AssetsFile,

@@ -12,13 +12,17 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from pydantic import ValidationError
 
 from intelsec.clock import Clock
 from intelsec.deception import beacons
 from intelsec.deception.honeytokens import check_test_token
 from intelsec.deception.noise import noise
+from intelsec.deception.pglog import PgLogWatcher, state_file_for
 from intelsec.deception.registry import Registry
-from intelsec.deception.touches import Touch, raise_touch
+from intelsec.deception.schemas import ServiceSettings
+from intelsec.deception.touches import Touch, raise_pg_attempts, raise_touch
+from intelsec.errors import ConfigError
 from intelsec.server.context import AppContext, get_context
 
 router = APIRouter()
@@ -62,6 +66,10 @@ class DeceptionState:
                                "(alerted, limited, bad_signature, unknown_asset, stale, malformed)",
                                ["result"], registry=reg)
         reg.register(DeceptionCollector(self.registry))
+        self.pg_bad_lines = Counter("intelsec_deception_pg_log_bad_lines", "Unreadable PostgreSQL log lines skipped",
+                                    registry=reg)
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
 
 
 class DeceptionCollector(Collector):
@@ -97,9 +105,37 @@ class DeceptionCollector(Collector):
         yield from (hits, fp_rate, fps, mtta)
 
 
+def _pg_watch(ctx: AppContext, state: DeceptionState, settings: ServiceSettings, stop: threading.Event) -> None:
+    """Tail the configured PostgreSQL logs and alert on honey-role attempts until stopped."""
+    watchers = [PgLogWatcher(ctx.workspace.path(p), set(), state_file=state_file_for(ctx.workspace.state_dir,
+                                                                                     ctx.workspace.path(p)))
+                for p in settings.watch_pg_logs]
+    while not stop.is_set():
+        try:
+            roles = {m.public for m in state.registry.watched(kind="honey_db_user")}
+            for w in watchers:
+                w.roles = roles
+                stats = w.poll()
+                if stats.bad_lines:
+                    state.pg_bad_lines.inc(stats.bad_lines)
+                raise_pg_attempts(state.registry, ctx.alerts, stats.attempts, ctx.clock.now().timestamp())
+        except Exception as exc:  # keep watching; the next poll retries
+            log.warning("pg log watch failed: %s", type(exc).__name__)
+        stop.wait(settings.poll_seconds)
+
+
 def on_startup(ctx: AppContext) -> None:
     state = DeceptionState(ctx)
     ctx.extras["deception"] = state
+    try:
+        settings = ServiceSettings.model_validate(ctx.workspace.config.deception)
+    except ValidationError as exc:
+        raise ConfigError(f"intelsec.yaml deception: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+    if settings.watch_pg_logs:
+        thread = threading.Thread(target=_pg_watch, args=(ctx, state, settings, state.stop),
+                                  name="deception-pg-log", daemon=True)
+        thread.start()
+        state.threads.append(thread)
 
     def card(c: AppContext) -> list[tuple[str, Any]]:
         assets = state.registry.assets()
@@ -107,6 +143,14 @@ def on_startup(ctx: AppContext) -> None:
                 ("touches", sum(a.touch_count for a in assets))]
 
     ctx.extras["console.deception"] = card
+
+
+def on_shutdown(ctx: AppContext) -> None:
+    state = ctx.extras.get("deception")
+    if isinstance(state, DeceptionState):
+        state.stop.set()
+        for t in state.threads:
+            t.join(timeout=10)
 
 
 def _state(ctx: AppContext) -> DeceptionState:
