@@ -42,6 +42,7 @@ _VERSION_CLASSES: dict[str, type[uv.Version]] = {
 }
 
 
+@lru_cache(maxsize=1024)
 def ecosystem_of(kind: str | None) -> str:
     k = (kind or "").strip().lower()
     return PURL_TYPES.get(k) or ALIASES.get(k) or (k or "unknown")
@@ -93,6 +94,7 @@ def parse_version(ecosystem: str, text: str) -> uv.Version:
 _NUM = re.compile(r"(\d+)")
 
 
+@lru_cache(maxsize=65536)
 def major(ecosystem: str, text: str) -> str:
     """The release line a version belongs to: first numeric component, after any epoch.
 
