@@ -98,7 +98,7 @@ class Registry:
                                          next_rotation_at=next_rotation(spec.rotation, now))
                     s.add(row)
                     s.flush()
-                    planted += self._new_version(s, row, 1, canary_base, grace=None)
+                    planted += self._new_version(s, row, 1, canary_base)
                     report.created.append(spec.id)
                     continue
                 if row.kind != spec.kind:
@@ -128,8 +128,7 @@ class Registry:
         self._remember(planted)
         return report
 
-    def _new_version(self, s: Any, row: DeceptionAsset, version: int, canary_base: str,
-                     grace: timedelta | None) -> list[str]:
+    def _new_version(self, s: Any, row: DeceptionAsset, version: int, canary_base: str) -> list[str]:
         public, secret = new_material(row.kind, {**row.spec.get("extra", {})}, canary_base)
         s.add(DeceptionMaterial(asset_id=row.id, version=version, public=public, secret=secret,
                                 created_at=self.clock.now()))
@@ -144,7 +143,7 @@ class Registry:
         s.execute(update(DeceptionMaterial).where(DeceptionMaterial.asset_id == row.id,
                                                   DeceptionMaterial.expires_at.is_(None))
                   .values(expires_at=now + grace))
-        planted = self._new_version(s, row, (latest.version if latest else 0) + 1, canary_base, grace)
+        planted = self._new_version(s, row, (latest.version if latest else 0) + 1, canary_base)
         row.rotated_at = now
         row.next_rotation_at = next_rotation(rotation, now)
         return planted
