@@ -275,3 +275,25 @@ def test_path_length_and_signing_certificate_rules(ca: LocalCA, clock: FrozenClo
             .sign(key, hashes.SHA256()))
     v = verify_x509_svid([leaf, inter], ca.bundle(), now)
     assert v.codes == ["path_length"], v.reasons
+
+
+def test_cached_ca_links_do_not_vouch_for_look_alikes(ca_inter: LocalCA, clock: FrozenClock) -> None:
+    """A proven intermediate->root link is cached; an intermediate with the same names but another key is not."""
+    from intelsec.identity.ca import _ca_cert
+
+    svid = ca_inter.issue_x509(SID)
+    assert verify_x509_svid(svid.chain, ca_inter.bundle(), clock.now()).valid  # populates the cache
+    assert ca_inter.intermediate is not None
+    rogue_key = new_key()
+    now = clock.now()
+    rogue = _ca_cert(ca_inter.intermediate.subject, rogue_key, ca_inter.root.subject, rogue_key, "example.com",
+                     now - timedelta(hours=1), now + timedelta(days=1), 0)  # self-signed, root's name as issuer
+    leaf = ca_inter.issue_x509(SID, key=None)
+    forged_leaf = (x509.CertificateBuilder().subject_name(leaf.leaf.subject).issuer_name(rogue.subject)
+                   .public_key(new_key().public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(hours=1))
+                   .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), True)
+                   .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(SID)]), False)
+                   .sign(rogue_key, hashes.SHA256()))
+    v = verify_x509_svid([forged_leaf, rogue], ca_inter.bundle(), now)
+    assert not v.valid and v.codes == ["untrusted_chain"]

@@ -13,6 +13,7 @@ from typing import Any
 
 import jwt
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from pydantic import BaseModel
 
@@ -105,11 +106,25 @@ def _check_leaf(leaf: x509.Certificate, chk: _Check) -> None:
             chk.fail("eku", f"leaf extendedKeyUsage lacks {' and '.join(missing)}")
 
 
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+_SIGNED: dict[tuple[bytes, bytes], bool] = {}  # (child, issuer) fingerprints already proven; CA links repeat
+_SIGNED_MAX = 4096
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate, cache: bool = False) -> bool:
+    """Name and signature check. With `cache`, a proven link (keyed by both full certificates) is remembered."""
+    if cert.issuer != issuer.subject:
+        return False
+    key = (cert.fingerprint(hashes.SHA256()), issuer.fingerprint(hashes.SHA256())) if cache else None
+    if key is not None and key in _SIGNED:
+        return True
     try:
         cert.verify_directly_issued_by(issuer)
-    except Exception:  # InvalidSignature, name mismatch, unsupported key type
+    except Exception:  # InvalidSignature, unsupported key type
         return False
+    if key is not None:
+        if len(_SIGNED) >= _SIGNED_MAX:
+            _SIGNED.clear()
+        _SIGNED[key] = True
     return True
 
 
@@ -119,8 +134,9 @@ def _check_chain(chain: Sequence[x509.Certificate], roots: list[x509.Certificate
     current = chain[0]
     pool = list(chain[1:])
     for below in range(MAX_CHAIN):  # `below`: intermediates between the leaf and this issuer (pathLen)
-        root = next((r for r in roots if _issued_by(current, r)), None)
-        issuer = root or next((c for c in pool if _issued_by(current, c)), None)
+        ca_link = below > 0  # the leaf's own signature is always checked afresh
+        root = next((r for r in roots if _issued_by(current, r, ca_link)), None)
+        issuer = root or next((c for c in pool if _issued_by(current, c, ca_link)), None)
         if issuer is None:
             chk.fail("untrusted_chain", f"certificate chain does not lead to a root of trust domain {td}")
             return
