@@ -202,3 +202,15 @@ def test_cli_detect_over_the_store_raises_alerts(workspace_dir: Path, capsys: py
     assert [m["rule"] for m in doc["matches"]] == ["aws_cloudtrail_logging_stopped"] and len(doc["alerts"]) == 1
     res = invoke(capsys, "validation", "detect", "run", *w)
     assert res.code == 2 and "--events" in res.err
+
+
+def test_cloudtrail_event_time_drives_correlations(workspace_dir: Path, tmp_path: Path) -> None:
+    """Raw CloudTrail lines carry `eventTime`, not `timestamp`: the value_count window must use it."""
+    def call(ip: str, minute: int) -> dict:
+        return {"eventTime": f"2026-02-01T10:{minute:02d}:00Z", "eventName": "GetCallerIdentity",
+                "sourceIPAddress": ip, "userIdentity": {"type": "IAMUser", "accessKeyId": "AKIAEXAMPLEKEY000001"}}
+
+    rules, _ = compile_paths([workspace_dir / "detections"])
+    new_ip = [r for r in rules if r.key == "aws_access_key_new_source_ip"]
+    assert run_rules(new_ip, [call("198.51.100.1", 0), call("203.0.113.9", 5)])[0]
+    assert not run_rules(new_ip, [call("198.51.100.1", 0), call("198.51.100.1", 5)])[0]

@@ -65,7 +65,7 @@ class EventTable:
             flat = flatten(doc)
             joined = "\n".join(str(_cell(v)) for v in flat.values() if v is not None) if text else ""
             lower = {k.lower(): v for k, v in flat.items()}
-            rows.append([i, event_time(lower), joined] + [_cell(lower.get(c.lower())) for c in self.columns])
+            rows.append([i, event_time(flat), joined] + [_cell(lower.get(c.lower())) for c in self.columns])
         marks = ", ".join("?" * (len(self.columns) + 3))
         self.conn.executemany(f"INSERT INTO logs VALUES ({marks})", rows)
 
@@ -94,13 +94,29 @@ class EventTable:
 
         assert rule.plan is not None
         rows, _diag = execute_plan(self.conn, rule.plan, include_events=False)
-        matches = []
-        for row in rows:
-            ids = sorted({int(e.split(":", 1)[1]) for e in row["event_ids"]})
+        return _merge(rule, rows)
+
+
+def _merge(rule: CompiledRule, rows: list[dict[str, Any]]) -> list[Match]:
+    """One match per group and burst: overlapping windows (one per anchor event) are merged."""
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_group.setdefault(json.dumps(row.get("group_keys") or {}, sort_keys=True, default=str), []).append(row)
+    matches: list[Match] = []
+    for group_rows in by_group.values():
+        group_rows.sort(key=lambda r: (r.get("window_start") or 0, r.get("window_end") or 0))
+        current: Match | None = None
+        for row in group_rows:
             start, end = row.get("window_start"), row.get("window_end")
+            ids = {int(e.split(":", 1)[1]) for e in row["event_ids"]}
             window = (float(start), float(end)) if start is not None and end is not None else None
-            matches.append(Match(rule, ids, dict(row.get("group_keys") or {}), window))
-        return matches
+            if current is not None and current.window and window and window[0] <= current.window[1]:
+                current.events = sorted(set(current.events) | ids)
+                current.window = (current.window[0], max(current.window[1], window[1]))
+                continue
+            current = Match(rule, sorted(ids), dict(row.get("group_keys") or {}), window)
+            matches.append(current)
+    return matches
 
 
 def run_rules(rules: Sequence[CompiledRule], events: Sequence[dict[str, Any]]) -> tuple[list[Match], list[RuleProblem]]:

@@ -56,10 +56,15 @@ def to_iso(value: Any) -> str | None:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
+_TIME_KEYS_LOWER = tuple(k.lower() for k in TIME_KEYS)
+
+
 def event_time(flat: dict[str, Any]) -> str | None:
-    for key in TIME_KEYS:
-        if key in flat:
-            iso = to_iso(flat[key])
+    """The event's time from the first known time field present (names compared case-insensitively)."""
+    lower = {k.lower(): v for k, v in flat.items() if k.lower() in _TIME_KEYS_LOWER}
+    for key in _TIME_KEYS_LOWER:
+        if key in lower:
+            iso = to_iso(lower[key])
             if iso:
                 return iso
     return None
