@@ -162,6 +162,8 @@ def test_workload_api_source_feeds_material(agent: Agent, sock: Path) -> None:
     ("- apiVersion: v1\n  kind: WorkloadRegistration\n  metadata: {name: a}\n"
      "  spec: {spiffeID: 'spiffe://a/b', selectors: [{'unix:pid': '1'}]}\n", "unknown unix selector"),
     ("- [unclosed\n", "spiffeids.yaml:"),
+    ("- apiVersion: v1\n  kind: WorkloadRegistration\n  metadata: {name: a}\n"
+     "  spec: {spiffeID: 'spiffe://a/b', ttl: soon, selectors: [{'unix:uid': '1'}]}\n", "invalid duration"),
 ])
 def test_malformed_registration_file(tmp_path: Path, body: str, message: str) -> None:
     p = tmp_path / "spiffeids.yaml"

@@ -37,6 +37,16 @@ class RegistrationSpec(BaseModel):
             raise ValueError(f"not a valid SPIFFE ID: {exc}") from None
         return value
 
+    @field_validator("ttl")
+    @classmethod
+    def _ttl(cls, value: str | None) -> str | None:
+        if value is not None:
+            from intelsec.clock import parse_duration
+
+            if parse_duration(value).total_seconds() < 1:
+                raise ValueError("ttl must be at least 1s")
+        return value
+
     @field_validator("selectors")
     @classmethod
     def _selectors(cls, value: list[dict[str, str | int]]) -> list[dict[str, str | int]]:
