@@ -135,3 +135,11 @@ def test_broken_manifest_is_reported_not_ignored(manifests: Path) -> None:
 def test_cli_report_needs_tier0(manifests: Path, workspace_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     res = invoke(capsys, "identity", "report", "--manifests", str(manifests), "-w", str(workspace_dir))
     assert res.code == 2 and "tier-0" in res.err
+
+
+def test_misshapen_manifest_is_reported_not_a_crash(manifests: Path) -> None:
+    (manifests / "odd.yaml").write_text("kind: Deployment\nmetadata: {name: payments}\nspec: [1, 2]\n---\n"
+                                         "kind: Secret\nmetadata: {name: s}\ndata: [a, b]\n")
+    rep = coverage(["payments"], manifests, load_registrations(manifests.parent / "regs.yaml"))
+    assert len(rep.errors) == 2 and all("unexpected structure" in e for e in rep.errors)
+    assert rep.services[0].ok  # the well-formed payments manifest still counts

@@ -183,9 +183,28 @@ def _registered(service: str, obj: dict[str, Any] | None, pod: dict[str, Any],
     return next((e for e in entries if e.metadata.name == service), None)
 
 
+def _well_formed(path: Path, obj: dict[str, Any], errors: list[str]) -> bool:
+    """Walk the parts we read once; a manifest of the wrong shape is reported, never a crash."""
+    try:
+        _names(obj)
+        if obj.get("kind") in WORKLOAD_KINDS:
+            pod = _pod_spec(obj)
+            _mtls(obj, pod)
+            _secret_refs(pod)
+            _env_findings(path, "", pod)
+        if obj.get("kind") == "Secret":
+            for field in ("data", "stringData"):
+                dict(obj.get(field) or {})
+    except (AttributeError, TypeError, ValueError) as exc:
+        line = obj.get("__line__") if isinstance(obj, dict) else None
+        errors.append(f"{path}:{line}: {obj.get('kind')} has an unexpected structure ({type(exc).__name__})")
+        return False
+    return True
+
+
 def coverage(tier0: list[str], manifests: Path, entries: list[WorkloadRegistration]) -> CoverageReport:
     errors: list[str] = []
-    objects = list(load_manifests(manifests, errors))
+    objects = [(p, o) for p, o in load_manifests(manifests, errors) if _well_formed(p, o, errors)]
     secrets: dict[str, list[Finding]] = {}
     for path, obj in objects:
         if obj.get("kind") == "Secret":
