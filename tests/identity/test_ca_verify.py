@@ -13,6 +13,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from intelsec.clock import FrozenClock
 from intelsec.errors import ConfigError, InputError
@@ -297,3 +299,13 @@ def test_cached_ca_links_do_not_vouch_for_look_alikes(ca_inter: LocalCA, clock: 
                    .sign(rogue_key, hashes.SHA256()))
     v = verify_x509_svid([forged_leaf, rogue], ca_inter.bundle(), now)
     assert not v.valid and v.codes == ["untrusted_chain"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200) | st.builds(lambda a, b, c: f"{a}.{b}.{c}", st.text(), st.text(), st.text()))
+def test_garbage_tokens_never_crash(token: str) -> None:
+    bundle = TrustBundle("example.com")
+    from datetime import UTC, datetime
+
+    v = verify_jwt_svid(token, bundle, "broker", datetime.now(UTC))
+    assert not v.valid and v.reasons
