@@ -146,3 +146,27 @@ def test_health_reports_overdue_rotation_and_stale_tests(frozen: Deployed) -> No
     frozen.registry.mark_test("aws-ci-deploy-key", False)
     assert {r["id"]: r["health"] for r in status_rows(frozen.registry, timedelta(days=7))}[
         "aws-ci-deploy-key"] == "test-failed,rotation-due"
+
+
+def test_material_is_sealed_in_the_store(frozen: Deployed, monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+
+    from intelsec.deception.registry import Registry
+    from intelsec.deception.tables import DeceptionMaterial
+
+    token = frozen.registry.current("api-token-billing-export").secret["token"]
+    with frozen.db.session() as s:
+        stored = json.dumps([m.secret for m in s.query(DeceptionMaterial).all()])
+    assert token not in stored and '"sealed": "v1.' in stored
+    other = frozen.ws.state_dir.parent / "elsewhere"
+    with pytest.raises(ConfigError, match="cannot be unsealed"):
+        Registry(frozen.db, frozen.clock, other).current("api-token-billing-export")
+    with pytest.raises(ConfigError, match="sealed"):
+        Registry(frozen.db, frozen.clock).current("api-token-billing-export")
+    key = (frozen.ws.state_dir / "deception" / "material.key").read_bytes()
+    assert (frozen.ws.state_dir / "deception" / "material.key").stat().st_mode & 0o777 == 0o600
+    monkeypatch.setenv("INTELSEC_DECEPTION_KEY", base64.b64encode(key).decode())
+    assert Registry(frozen.db, frozen.clock, other).current("api-token-billing-export").secret["token"] == token
+    monkeypatch.setenv("INTELSEC_DECEPTION_KEY", "short")
+    with pytest.raises(ConfigError, match="32 bytes"):
+        Registry(frozen.db, frozen.clock, other)

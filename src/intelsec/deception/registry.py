@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from intelsec.clock import Clock, SystemClock, parse_duration
 from intelsec.deception.honeytokens import new_material, planted_values
 from intelsec.deception.schemas import Rotation
+from intelsec.deception.sealing import material_key, seal, unseal
 from intelsec.deception.spec import AssetSpec
 from intelsec.deception.tables import DeceptionAsset, DeceptionMaterial, DeceptionTouch
 from intelsec.errors import ConfigError, NotFoundError
@@ -75,9 +76,11 @@ def next_rotation(rotation: Rotation | None, after: datetime) -> datetime | None
 
 class Registry:
     def __init__(self, db: Database, clock: Clock | None = None, state_dir: Path | None = None) -> None:
+        """`state_dir` (the workspace's .intelsec) holds the sealing key and the honeytoken filter."""
         self.db = db
         self.clock = clock or SystemClock()
         self.state_dir = state_dir
+        self._seal_key = material_key(state_dir) if state_dir is not None else None
 
     # -- deploy -------------------------------------------------------------------------------
     def deploy(self, specs: list[AssetSpec], canary_base: str) -> DeployReport:
@@ -130,7 +133,8 @@ class Registry:
 
     def _new_version(self, s: Any, row: DeceptionAsset, version: int, canary_base: str) -> list[str]:
         public, secret = new_material(row.kind, {**row.spec.get("extra", {})}, canary_base)
-        s.add(DeceptionMaterial(asset_id=row.id, version=version, public=public, secret=secret,
+        stored = seal(self._seal_key, secret, f"{row.id}:{version}") if self._seal_key else secret
+        s.add(DeceptionMaterial(asset_id=row.id, version=version, public=public, secret=stored,
                                 created_at=self.clock.now()))
         return planted_values(secret)
 
@@ -209,8 +213,15 @@ class Registry:
         if public:
             q = q.where(DeceptionMaterial.public == public)
         with self.db.session() as s:
-            return [Material(m.asset_id, k, m.version, m.public, m.expires_at, dict(m.secret))
-                    for m, k in s.execute(q)]
+            rows = s.execute(q).all()
+        return [Material(m.asset_id, k, m.version, m.public, m.expires_at, self._unseal(m)) for m, k in rows]
+
+    def _unseal(self, m: DeceptionMaterial) -> dict[str, str]:
+        if self._seal_key is None:
+            if "sealed" in m.secret:
+                raise ConfigError("deception material is sealed: open the registry with the workspace state dir")
+            return dict(m.secret)
+        return unseal(self._seal_key, m.secret, f"{m.asset_id}:{m.version}")
 
     def current(self, asset_id: str) -> Material:
         for m in self.watched(asset_id):
