@@ -115,3 +115,30 @@ def test_bad_inputs_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     assert res.code == 2 and "not an intelsec drift baseline" in res.err
     res = _drift(capsys, "-p", str(good), "-b", str(tmp_path / "missing.json"))
     assert res.code == 2 and "--write-baseline" in res.err
+
+
+def test_audit_overrides_count_against_the_exception_budget(capsys: pytest.CaptureFixture[str],
+                                                             tmp_path: Path) -> None:
+    (tmp_path / "pol.yaml").write_text("""apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: {name: require-labels}
+spec:
+  validationFailureAction: Enforce
+  validationFailureActionOverrides:
+    - action: Audit
+      namespaces: [legacy, sandbox]
+  rules:
+    - name: owner
+      match: {any: [{resources: {kinds: [Pod]}}]}
+      validate:
+        message: owner label required
+        pattern: {metadata: {labels: {owner: "?*"}}}
+        failureActionOverrides:
+          - action: Enforce
+            namespaces: [prod]
+""")
+    inv = inventory([tmp_path])
+    assert inv.controls["ClusterPolicy/require-labels#owner"].mode == "enforce"
+    assert inv.exception_count == 2
+    assert _drift(capsys, "-p", str(tmp_path), "--exception-budget", "2").code == 0
+    assert _drift(capsys, "-p", str(tmp_path), "--exception-budget", "1").code == 1

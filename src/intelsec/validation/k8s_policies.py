@@ -112,6 +112,25 @@ def kyverno_policy(doc: dict[str, Any], file: str, line: int) -> list[Control]:
     return out
 
 
+def kyverno_overrides(doc: dict[str, Any], file: str, line: int) -> list[PolicyException]:
+    """Namespaces where an override makes the policy (or a rule) only audit are exceptions."""
+    kind = str(doc.get("kind"))
+    name, ns = _meta(doc)
+    spec = doc.get("spec") or {}
+    blocks: list[tuple[str | None, Any]] = [(None, spec.get("validationFailureActionOverrides"))]
+    blocks += [(str(r.get("name")), (r.get("validate") or {}).get("failureActionOverrides"))
+               for r in spec.get("rules") or [] if isinstance(r, dict) and isinstance(r.get("validate"), dict)]
+    out = []
+    for rule, overrides in blocks:
+        for o in overrides or []:
+            if isinstance(o, dict) and str(o.get("action", "")).lower() == "audit":
+                namespaces = [str(n) for n in o.get("namespaces") or ["*"]]
+                out.append(PolicyException(_key(kind, name, ns, rule) + "@audit:" + ",".join(namespaces),
+                                           "failureActionOverride", name, tuple(namespaces), file, line,
+                                           weight=len(namespaces)))
+    return out
+
+
 def kyverno_validating_policy(doc: dict[str, Any], file: str, line: int) -> list[Control]:
     kind = str(doc.get("kind"))
     name, ns = _meta(doc)
@@ -173,6 +192,7 @@ def classify(doc: Any, file: str, line: int, inv: Inventory) -> None:
     group = api.split("/")[0]
     if group == "kyverno.io" and kind in ("ClusterPolicy", "Policy"):
         _add(inv, kyverno_policy(doc, file, line))
+        inv.exceptions.extend(kyverno_overrides(doc, file, line))
     elif group == "policies.kyverno.io" and kind.endswith("ValidatingPolicy"):
         _add(inv, kyverno_validating_policy(doc, file, line))
     elif group in ("kyverno.io", "policies.kyverno.io") and kind == "PolicyException":
