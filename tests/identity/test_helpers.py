@@ -96,3 +96,16 @@ def test_spiffe_transport_against_sidecar_cli(tmp_path: Path, workspace_dir: Pat
         proc.wait(10)
         lt.stop()
     assert proc.returncode in (0, -15)
+
+
+def test_outbound_sidecar_refuses_non_loopback_listen(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.clirunner import invoke
+
+    ca = LocalCA.init(tmp_path / "ca", "example.com")
+    files = write_svid(ca.issue_x509(API), ca.bundle(), tmp_path / "s")
+    res = invoke(capsys, "identity", "sidecar", "--direction", "outbound", "--listen", "0.0.0.0:15001",
+                 "--upstream", "https://127.0.0.1:1", "--cert", files["cert"], "--key", files["key"],
+                 "--bundle", files["bundle"])
+    assert res.code == 2 and "loopback only" in res.err
+    res = invoke(capsys, "identity", "sidecar", "--listen", "127.0.0.1:1", "--upstream", "127.0.0.1:2")
+    assert res.code == 2 and "--cert" in res.err

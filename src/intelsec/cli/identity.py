@@ -327,6 +327,11 @@ def sidecar(
         handler: InboundSidecar | OutboundSidecar = inbound
         context: Callable[[], ssl.SSLContext | None] = inbound.context
     else:
+        from intelsec.identity.sidecar import parse_addr
+
+        if parse_addr(listen)[0] not in ("127.0.0.1", "::1", "localhost"):
+            raise InputError(f"--listen {listen}: the outbound side is plain HTTP that speaks with this "
+                             "workload's identity; listen on loopback only")
         if server_id is not None:
             try:
                 parse_spiffe_id(server_id)
