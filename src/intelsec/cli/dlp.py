@@ -117,7 +117,7 @@ def scan(
     patterns: PatternsOpt = None,
     known: KnownOpt = None,
     engine: EngineOpt = "auto",
-    max_line: MaxLineOpt = 1 << 20,
+    max_line: MaxLineOpt = 16 << 20,
 ) -> None:
     """Scan files for PII and secrets; tokens and honeytokens we emitted are not leaks.
 
@@ -166,7 +166,7 @@ def baseline_cmd(
     patterns: PatternsOpt = None,
     known: KnownOpt = None,
     engine: EngineOpt = "auto",
-    max_line: MaxLineOpt = 1 << 20,
+    max_line: MaxLineOpt = 16 << 20,
 ) -> None:
     """Accept today's findings: write their salted fingerprints (never values) to a baseline.
 

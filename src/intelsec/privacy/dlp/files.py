@@ -20,7 +20,7 @@ from typing import BinaryIO
 from intelsec.privacy.dlp.scanner import Finding, Scanner
 
 BLOCK_SIZE = 1 << 20
-MAX_LINE = 1 << 20
+MAX_LINE = 16 << 20  # minified JSON (SBOMs, exports) often has multi-megabyte lines
 SKIP_DIRS = frozenset({".git", ".intelsec", "__pycache__"})
 
 
