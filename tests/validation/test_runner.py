@@ -176,3 +176,27 @@ def test_cli_run_kill_status_list(workspace_dir: Path, capsys: pytest.CaptureFix
     assert rows["mfa_fatigue"]["due"]
     res = invoke(capsys, "validation", "run", "kube_exec", *w, "-E", "prod")
     assert res.code == 1 and "blocked" in res.out
+
+
+def test_attack_coverage_reports_gaps(workspace_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    w = ["-w", str(workspace_dir)]
+    res = invoke(capsys, "validation", "coverage", *w, "--format", "json")
+    assert res.code == 1 and all(r["gaps"] == ["never run"] for r in json.loads(res.out)["techniques"])
+    assert invoke(capsys, "validation", "run", *w).code == 0
+    assert invoke(capsys, "validation", "coverage", *w).code == 0
+    (workspace_dir / "detections" / "k8s_secrets_listed.yml").unlink()
+    (workspace_dir / "detections" / "k8s_admission_webhook_changed.yml").write_text("""title: Admission webhook changed
+name: k8s_admission_webhook_changed
+tags: [attack.defense-evasion, attack.t1562.001]
+logsource: {product: kubernetes, service: audit}
+detection:
+  sel: {objectRef.resource: validatingwebhookconfigurations, verb: [patch, delete]}
+  condition: sel
+level: high
+""")
+    res = invoke(capsys, "validation", "coverage", *w, "--format", "json")
+    rows = {r["technique"]: r for r in json.loads(res.out)["techniques"]}
+    assert res.code == 1
+    assert rows["T1552.007"]["gaps"] == ["kube_secrets_enum: expected 'k8s_secrets_listed' is missing"]
+    assert rows["T1562.001"]["gaps"] == ["no scenario exercises this detection"]
+    assert rows["T1609"]["gaps"] == []

@@ -332,3 +332,35 @@ def drift(
         raise typer.Exit(2)
     if not doc["ok"]:
         raise typer.Exit(1)
+
+
+@app.command("coverage")
+def coverage_cmd(workspace: WorkspaceOpt = None, database: DatabaseOpt = None, fmt: FormatOpt = "table") -> None:
+    """ATT&CK coverage: techniques with their scenarios, detections, last run and gaps; exit 1 on any gap.
+
+    \b
+    Examples:
+      intelsec validation coverage -w ./controls
+      intelsec validation coverage --format json
+    """
+    from intelsec.store.runs import recent_runs
+    from intelsec.validation.coverage import coverage
+    from intelsec.validation.runner import RUN_KIND
+
+    check_format(fmt)
+    runner = _runner(workspace, database)
+    last: dict[str, str] = {}
+    for r in recent_runs(runner.db, RUN_KIND, limit=5000):
+        sid = (r.summary or {}).get("scenario_id")
+        if sid and sid not in last:
+            last[sid] = r.status
+    rules, problems = runner.rules()
+    rows = coverage(runner.scenarios(), rules, problems, last)
+    if fmt == "json":
+        print_json({"techniques": rows})
+    else:
+        print_table([{**r, "scenarios": ", ".join(r["scenarios"]), "detections": ", ".join(r["detections"]),
+                      "gaps": "; ".join(r["gaps"]) or "-"} for r in rows],
+                    ["technique", "scenarios", "detections", "last_run", "gaps"], empty="no techniques")
+    if any(r["gaps"] for r in rows):
+        raise typer.Exit(1)
