@@ -104,7 +104,7 @@ class Verifier:
 
     def _honey_login(self, m: Material) -> str:
         if not self.dsn or not self.pg_log:
-            return "skipped: needs --dsn (server to try) and --pg-log (its jsonlog/csvlog)"
+            return "skipped: needs --dsn and --pg-log"
         import psycopg
         from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
