@@ -37,3 +37,34 @@ def test_trust_domain_comes_from_workspace(workspace_dir: Path) -> None:
     assert engine.decide("data.identity", ok).allowed is True
     old = {"peer": {"svid": {"spiffe_id": "spiffe://example.com/a", "trust_domain": "example.com"}}}
     assert engine.decide("data.identity", old).allowed is False
+
+
+def test_template_authz_through_identity_engine(workspace_dir: Path) -> None:
+    from intelsec.identity.policy import identity_engine
+
+    engine = identity_engine(Workspace.load(workspace_dir))
+
+    def call(caller: str, dest: str, method: str = "GET", path: str = "/v1/x") -> bool | None:
+        sid = f"spiffe://example.com/ns/prod/sa/{caller}"
+        return engine.decide("data.identity", {
+            "peer": {"svid": {"spiffe_id": sid, "trust_domain": "example.com", "uri_sans": [sid]}},
+            "request": {"method": method, "path": path},
+            "destination": {"spiffe_id": f"spiffe://example.com/ns/prod/sa/{dest}"}}).allowed
+
+    assert call("api-gw", "payments") is True
+    assert call("ledger", "payments") is False
+    assert call("api-gw", "payments", method="DELETE") is False
+    assert call("payments", "ledger") is True and call("payments", "ledger", path="/admin") is False
+    assert call("anyone", "api-gw") is True  # not listed: any attested caller
+
+
+def test_bad_authz_file_is_a_config_error(workspace_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from intelsec.errors import ConfigError
+    from intelsec.identity.policy import identity_engine
+
+    (workspace_dir / "identity" / "authz.yaml").write_text(
+        "- service: spiffe://example.com/a\n  allow:\n    - callers: [api-gw]\n")
+    with pytest.raises(ConfigError, match="authz.yaml:3"):
+        identity_engine(Workspace.load(workspace_dir))
+    res = invoke(capsys, "config", "validate", "-w", str(workspace_dir))
+    assert res.code != 0 and "authz.yaml" in (res.out + res.err)

@@ -312,10 +312,10 @@ def sidecar(
     registry = CollectorRegistry()
     m = SidecarMetrics(registry)
     if direction == "inbound":
-        from intelsec.policy.workspace import engine_for_workspace
+        from intelsec.identity.policy import identity_engine
 
         ws = open_workspace(workspace)
-        engine = engine_for_workspace(ws)
+        engine = identity_engine(ws)
         denial_alerts = None
         if alerts:
             from intelsec.alerts.factory import alert_service

@@ -86,4 +86,58 @@ class WorkloadRegistration(BaseModel):
         return value
 
 
-WORKSPACE_SCHEMAS: dict[str, Any] = {"identity/spiffeids.yaml": list[WorkloadRegistration]}
+def _check_id(value: str) -> str:
+    from intelsec.identity.spiffeid import InvalidSpiffeId, parse_spiffe_id
+
+    try:
+        parse_spiffe_id(value)
+    except InvalidSpiffeId as exc:
+        raise ValueError(f"not a valid SPIFFE ID: {exc}") from None
+    return value
+
+
+class AuthzRule(BaseModel):
+    """Callers (SPIFFE ID globs, `/`-separated) allowed on methods/paths of one service."""
+
+    model_config = ConfigDict(extra="forbid")
+    callers: list[str] = Field(min_length=1)
+    methods: list[str] | None = None
+    paths: list[str] = Field(default_factory=lambda: ["/**"])
+
+    @field_validator("callers")
+    @classmethod
+    def _callers(cls, value: list[str]) -> list[str]:
+        for c in value:
+            if not c.startswith("spiffe://"):
+                raise ValueError(f"caller {c!r} must be a SPIFFE ID or glob (spiffe://td/ns/*/sa/name)")
+        return value
+
+    @field_validator("methods")
+    @classmethod
+    def _methods(cls, value: list[str] | None) -> list[str] | None:
+        return [m.upper() for m in value] if value is not None else None
+
+    @field_validator("paths")
+    @classmethod
+    def _paths(cls, value: list[str]) -> list[str]:
+        for p in value:
+            if not p.startswith("/"):
+                raise ValueError(f"path pattern {p!r} must start with /")
+        return value
+
+
+class ServiceAuthz(BaseModel):
+    """A service listed here accepts only the callers its rules name."""
+
+    model_config = ConfigDict(extra="forbid")
+    service: str
+    allow: list[AuthzRule] = Field(min_length=1)
+
+    @field_validator("service")
+    @classmethod
+    def _service(cls, value: str) -> str:
+        return _check_id(value)
+
+
+WORKSPACE_SCHEMAS: dict[str, Any] = {"identity/spiffeids.yaml": list[WorkloadRegistration],
+                                     "identity/authz.yaml": list[ServiceAuthz]}

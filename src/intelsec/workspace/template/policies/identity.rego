@@ -51,6 +51,40 @@ deny contains "JWT-SVID subject differs from the mTLS peer" if {
 	input.jwt.spiffe_id != input.peer.svid.spiffe_id
 }
 
+# Caller allow-lists per destination service (identity/authz.yaml).
+authz := object.get(data, ["workspace", "identity", "authz"], [])
+
+# An array, not a set: the whole package is returned to the sidecar, and sets of objects do not
+# survive the trip into Python.
+service_rules := [rule |
+	some svc in authz
+	svc.service == input.destination.spiffe_id
+	some rule in svc.allow
+]
+
+deny contains msg if {
+	count(service_rules) > 0
+	input.peer.svid.spiffe_id
+	not caller_permitted
+	msg := sprintf("%v may not %v %v on %v", [
+		input.peer.svid.spiffe_id, input.request.method,
+		input.request.path, input.destination.spiffe_id,
+	])
+}
+
+caller_permitted if {
+	some rule in service_rules
+	some caller in rule.callers
+	glob.match(caller, ["/"], input.peer.svid.spiffe_id)
+	method_permitted(rule)
+	some pattern in object.get(rule, "paths", ["/**"])
+	glob.match(pattern, ["/"], input.request.path)
+}
+
+method_permitted(rule) if object.get(rule, "methods", null) == null
+
+method_permitted(rule) if input.request.method in rule.methods
+
 default allow := false
 
 allow if count(deny) == 0

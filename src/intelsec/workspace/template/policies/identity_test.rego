@@ -70,3 +70,38 @@ test_invalid_jwt_denied if {
 	inp := {"peer": {"svid": svid}, "jwt": {"valid": false, "reasons": ["algorithm 'none' is not allowed"]}}
 	"Invalid JWT-SVID: algorithm 'none' is not allowed" in identity.deny with input as inp
 }
+
+authz := [{
+	"service": "spiffe://example.com/ns/prod/sa/ledger",
+	"allow": [{"callers": ["spiffe://example.com/ns/*/sa/payments"], "methods": ["GET"], "paths": ["/v1/**"]}],
+}]
+
+to_ledger(caller, method, path) := {
+	"peer": {"svid": {"spiffe_id": caller, "trust_domain": "example.com", "uri_sans": [caller]}},
+	"request": {"method": method, "path": path},
+	"destination": {"spiffe_id": "spiffe://example.com/ns/prod/sa/ledger"},
+}
+
+test_authz_listed_caller_allowed if {
+	inp := to_ledger("spiffe://example.com/ns/prod/sa/payments", "GET", "/v1/entries/7")
+	identity.allow with input as inp with data.workspace.identity.authz as authz
+}
+
+test_authz_other_caller_denied if {
+	inp := to_ledger("spiffe://example.com/ns/prod/sa/api-gw", "GET", "/v1/entries/7")
+	some msg in identity.deny with input as inp with data.workspace.identity.authz as authz
+	contains(msg, "may not GET /v1/entries/7")
+}
+
+test_authz_method_and_path_enforced if {
+	post := to_ledger("spiffe://example.com/ns/prod/sa/payments", "POST", "/v1/entries")
+	not identity.allow with input as post with data.workspace.identity.authz as authz
+	admin := to_ledger("spiffe://example.com/ns/prod/sa/payments", "GET", "/admin")
+	not identity.allow with input as admin with data.workspace.identity.authz as authz
+}
+
+test_unlisted_service_accepts_any_attested_caller if {
+	inp := object.union(to_ledger("spiffe://example.com/ns/prod/sa/api-gw", "DELETE", "/x"),
+		{"destination": {"spiffe_id": "spiffe://example.com/ns/prod/sa/other"}})
+	identity.allow with input as inp with data.workspace.identity.authz as authz
+}
