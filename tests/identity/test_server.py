@@ -31,7 +31,8 @@ def test_identity_routes(workspace_dir: Path, tmp_path: Path, monkeypatch: pytes
         s.add(CredentialIssue(spiffe_id="spiffe://example.com/a", method="jwt", backend="postgresql",
                               role_name="svc_a_1", group_role="g", issued_at=now, valid_until=now + timedelta(hours=1)))
     auth = {"authorization": "Bearer " + "t" * 32}
-    with serve(create_app(ws, db)) as base, httpx.Client(base_url=base, timeout=10) as c:
+    app = create_app(ws, db)
+    with serve(app) as base, httpx.Client(base_url=base, timeout=10) as c:
         assert c.get("/api/v1/identity/credentials").status_code == 401
         creds = c.get("/api/v1/identity/credentials", headers=auth).json()["credentials"]
         assert [x["role_name"] for x in creds] == ["svc_a_1"]
@@ -43,4 +44,6 @@ def test_identity_routes(workspace_dir: Path, tmp_path: Path, monkeypatch: pytes
         assert not r["valid"] and r["codes"] == ["no_bundle"]
         assert c.post("/api/v1/identity/verify", json={"certificate": "junk"}, headers=auth).status_code == 400
         assert "intelsec_identity_broker_credentials_active 1.0" in c.get("/metrics").text
+        card = dict(app.state.ctx.extras["console.identity"](app.state.ctx))  # type: ignore[attr-defined]
+        assert card["active DB credentials"] == 1 and card["trust domain"] == "example.com"
     db.dispose()
