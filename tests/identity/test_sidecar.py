@@ -233,3 +233,43 @@ def test_refused_callers_raise_rate_limited_alerts(env: Env) -> None:
     alerts = service.list(source="identity")
     assert [(a.rule, a.entity) for a in alerts] == [("identity.denied_caller", "spiffe://other.org/ns/x")]
     assert "Invalid trust domain other.org" in alerts[0].summary
+
+
+def test_federated_intermediate_cannot_mint_local_identities(env: Env, tmp_path: Path) -> None:
+    """other.org is trusted (federation) and signs through an intermediate; a leaf it issues claiming an
+    example.com ID passes OpenSSL, but the sidecar reads the verified chain and refuses the binding."""
+    from cryptography.hazmat.primitives import serialization
+
+    from intelsec.identity.keystore import key_pem
+
+    fed = LocalCA.init(tmp_path / "fed", "other.org", intermediate=True)
+    (env.tmp / "other-bundle.pem").write_bytes(fed.bundle().pem())
+    files = env.svid_files(env.ca, PAY, "pay2")
+    source = FileSource(Path(files["cert"]), Path(files["key"]), [env.ca.directory / "bundle.json",
+                                                                 env.tmp / "other-bundle.pem"])
+    handler = InboundSidecar(source, env.upstream, rego_decider(engine_for_workspace(env.workspace)),
+                             SidecarMetrics(env.registry))
+    _, addr = start_server(env.lt, handler, handler.context)
+    signer, signer_key = fed._signer()
+    key = new_key()
+    now = fed.clock.now()
+    forged = (x509.CertificateBuilder()
+              .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "forged")]))
+              .issuer_name(signer.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+              .not_valid_before(now - timedelta(minutes=1)).not_valid_after(now + timedelta(hours=1))
+              .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+              .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), True)
+              .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(API)]), critical=False)
+              .sign(signer_key, hashes.SHA256()))
+    chain = forged.public_bytes(serialization.Encoding.PEM) + signer.public_bytes(serialization.Encoding.PEM)
+    m = Material(API, chain, key_pem(key), {"example.com": env.ca.bundle()})
+    with env.client(m) as c:
+        r = c.get(f"https://{addr}/")
+    assert r.status_code == 403, r.text
+    assert any("intermediate belongs to trust domain other.org" in x for x in r.json()["reasons"])
+    # the genuine other.org workload is still recognised as other.org (and refused by policy for that)
+    real = fed.issue_x509("spiffe://other.org/ns/x")
+    m2 = Material("spiffe://other.org/ns/x", real.chain_pem(), real.key_pem(), {"example.com": env.ca.bundle()})
+    with env.client(m2) as c:
+        r = c.get(f"https://{addr}/")
+    assert r.status_code == 403 and any(x.startswith("Invalid trust domain other.org") for x in r.json()["reasons"])

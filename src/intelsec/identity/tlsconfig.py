@@ -73,12 +73,22 @@ def server_context(material: Material, require_client_cert: bool = True) -> ssl.
     return ctx
 
 
+def _der(cert: Any) -> bytes:
+    if isinstance(cert, bytes | bytearray):
+        return bytes(cert)
+    return bytes(cert.public_bytes(ssl._ssl.ENCODING_DER))  # type: ignore[attr-defined]  # _ssl.Certificate
+
+
 def peer_chain(ssl_object: Any) -> list[x509.Certificate]:
-    """The peer's chain when the runtime exposes it (Python 3.13+), else just its leaf."""
-    getter = getattr(ssl_object, "get_verified_chain", None)  # DER bytes, leaf first
+    """The peer's verified chain (leaf first, up to the bundle root); just the leaf if unavailable.
+
+    Python 3.13 exposes `get_verified_chain()`; 3.10-3.12 have it on the private `_sslobj`.
+    """
+    getter = getattr(ssl_object, "get_verified_chain", None) or getattr(
+        getattr(ssl_object, "_sslobj", None), "get_verified_chain", None)
     if getter is not None:
         with contextlib.suppress(Exception):  # fall back to the leaf below
-            chain = [x509.load_der_x509_certificate(bytes(c)) for c in getter()]
+            chain = [x509.load_der_x509_certificate(_der(c)) for c in getter() or []]
             if chain:
                 return chain
     der = ssl_object.getpeercert(True) if ssl_object is not None else None
