@@ -74,6 +74,7 @@ app.add_typer(egress.app, name="egress")
 app.add_typer(sbom.app, name="sbom")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(validation.app, name="validation")
+app.add_typer(validation.detect_app, name="detect")
 
 
 def run() -> None:

@@ -38,7 +38,7 @@ AREAS = [
     Area("sbom", "SBOM -> fix", "Findings ranked, fixes proposed as PRs, criticals burned down to zero.",
          "intelsec sbom triage --findings trivy.json"),
     Area("validation", "Continuous validation", "ATT&CK-mapped scenarios prove detections still fire.",
-         "intelsec policy test"),
+         "intelsec validation run --due"),
     Area("privacy", "Privacy-safe telemetry", "Sensitive fields tokenized; exports pass DLP checks.",
          "intelsec privacy dlp scan export.jsonl"),
 ]
@@ -62,8 +62,8 @@ def area_stats(ctx: AppContext) -> list[Area]:
                 stats.extend(hook(ctx))
             except Exception as exc:
                 stats.append(("error", type(exc).__name__))
-        if not any(value not in (0, None, "-", "") for _, value in stats):
-            stats = []  # all zero: show the honest empty state rather than a table of zeros
+        if not any(isinstance(v, int | float) and v for _, v in stats):
+            stats = []  # nothing counted yet: show the honest empty state rather than a table of zeros
         out.append(Area(a.key, a.title, a.goal, a.get_started, stats))
     return out
 
