@@ -279,7 +279,8 @@ def sidecar(
     bundle: Annotated[list[Path] | None, typer.Option("--bundle", help="Trust bundle, one per trust domain")] = None,
     socket: Annotated[str | None, typer.Option("--socket", help="Workload API socket (instead of files)")] = None,
     server_id: Annotated[str | None, typer.Option("--server-id", help="Outbound: required server SPIFFE ID")] = None,
-    audience: Annotated[str | None, typer.Option("--audience", help="Inbound: this service's JWT audience")] = None,
+    audience: Annotated[str | None, typer.Option(
+        "--audience", help="Inbound: this service's JWT-SVID audience. Outbound: attach a JWT-SVID for it")] = None,
     metrics: Annotated[str | None, typer.Option("--metrics", help="HOST:PORT for Prometheus /metrics")] = None,
     alerts: Annotated[bool, typer.Option("--alerts", help="Raise alerts for refused callers")] = False,
     workspace: WorkspaceOpt = None,
@@ -337,8 +338,15 @@ def sidecar(
                 parse_spiffe_id(server_id)
             except InvalidSpiffeId as exc:
                 raise InputError(f"--server-id: {exc}") from None
+        jwt_svid = None
+        if audience:
+            fetch = getattr(source, "jwt_svid", None)
+            if fetch is None:
+                raise InputError("--audience on the outbound side needs the Workload API (--socket)")
+            jwt_svid = lambda: fetch(audience)  # noqa: E731
         handler = OutboundSidecar(source, upstream, expect_id(server_id, None if server_id else
-                                                              source.material().spiffe_id.split("/")[2]), m)
+                                                              source.material().spiffe_id.split("/")[2]), m,
+                                  jwt_svid=jwt_svid)
         context = _plain  # plain HTTP on the local side
     _serve_forever(handler, context, listen, metrics, registry)
 

@@ -235,8 +235,9 @@ class OutboundSidecar:
     """Local plain HTTP in, mTLS with this workload's SVID out; the server's SPIFFE ID is checked in-handshake."""
 
     def __init__(self, source: SvidSource, upstream: str, check: PeerCheck, metrics: SidecarMetrics,
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, jwt_svid: Callable[[], str] | None = None) -> None:
         self.source, self.check, self.metrics, self.timeout = source, check, metrics, timeout
+        self.jwt_svid = jwt_svid  # adds `Authorization: Bearer <JWT-SVID>` (audience-bound calls)
         self.upstream = upstream if "://" in upstream else f"https://{upstream}"
         self._client: tuple[int, httpx.AsyncClient] | None = None
 
@@ -253,6 +254,13 @@ class OutboundSidecar:
     async def __call__(self, request: Request) -> Response:
         with self.metrics.latency.labels("outbound").time():
             headers = [(k, v) for k, v in request.headers if k not in HOP_BY_HOP and k not in IDENTITY_HEADERS]
+            if self.jwt_svid is not None:
+                try:
+                    token = await asyncio.to_thread(self.jwt_svid)
+                except Exception as exc:  # the Workload API is down: do not send the call unauthenticated
+                    log.warning("no JWT-SVID for the upstream: %s", type(exc).__name__)
+                    return json_response(502, {"error": "bad gateway", "reason": "no JWT-SVID available"})
+                headers = [(k, v) for k, v in headers if k != "authorization"] + [("authorization", f"Bearer {token}")]
             resp = await relay(await self.client(), request, headers)
             outcome = "attested" if resp.status != 502 else "denied"
             self.metrics.requests.labels("outbound", outcome, "enforce").inc()

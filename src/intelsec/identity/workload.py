@@ -36,6 +36,7 @@ class WorkloadApiSource:
         self._lock = threading.Lock()
         self._version = 1
         self._material: Material | None = None
+        self._jwts: dict[str, tuple[str, float]] = {}
         self._source.subscribe_for_updates(self._bump)
         self._jwt.subscribe_for_updates(self._bump)
 
@@ -64,6 +65,19 @@ class WorkloadApiSource:
         with self._lock:
             self._material = m
         return m
+
+    def jwt_svid(self, audience: str) -> str:
+        """A JWT-SVID for `audience`, reused until 30 s before it expires."""
+        import time
+
+        with self._lock:
+            cached = self._jwts.get(audience)
+        if cached is not None and cached[1] - 30 > time.time():
+            return cached[0]
+        svid = self._jwt.fetch_svid({audience})
+        with self._lock:
+            self._jwts[audience] = (svid.token, float(svid.expiry))
+        return svid.token
 
     def close(self) -> None:
         self._source.close()
