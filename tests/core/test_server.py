@@ -113,3 +113,23 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_metrics_expose_runs_and_alert_rules(live: tuple[str, object]) -> None:
+    from intelsec.store.runs import record_run
+
+    base, app = live
+    ctx = app.state.ctx  # type: ignore[attr-defined]
+    record_run(ctx.db, "sbom.fix", "ok", {"prs_created": 2, "prs_open": 5})
+    record_run(ctx.db, "sbom.fix", "ok", {"prs_created": 1, "prs_open": 3})
+    record_run(ctx.db, "privacy.tokenize", "ok", {"fields_tokenized": 1200, "records": 400})
+    for _ in range(3):
+        ctx.alerts.raise_alert(AlertIn(rule="egress.drift.policy_count", source="egress", summary="drift"))
+    ctx.alerts.raise_alert(AlertIn(rule="probe", source="egress", summary="test only", test=True))
+    text = httpx.get(base + "/metrics", timeout=10).text
+    assert 'intelsec_runs{kind="sbom.fix",status="ok"} 2.0' in text
+    assert 'intelsec_run_summary_total{field="prs_created",kind="sbom.fix"} 3.0' in text
+    assert 'intelsec_run_summary_last{field="prs_open",kind="sbom.fix"} 3.0' in text
+    assert 'intelsec_run_summary_total{field="fields_tokenized",kind="privacy.tokenize"} 1200.0' in text
+    assert 'intelsec_alert_events_total{rule="egress.drift.policy_count",source="egress"} 3.0' in text
+    assert 'rule="probe"' not in text

@@ -60,6 +60,12 @@ def test_tokenize_then_check_mixed_jsonl(ws: Path, tmp_path: Path, capsys: pytes
     assert all("alice" not in json.dumps(q) for q in quarantine)
     meta = json.loads((tmp_path / f"tok-{name}.meta.json").read_text())
     assert (meta["key_id"], meta["key_version"], meta["alg"]) == ("telemetry", 1, "ff1")
+    from intelsec.config import Workspace
+    from intelsec.store.db import Database
+    from intelsec.store.runs import recent_runs
+
+    run = recent_runs(Database(Workspace.load(ws).database_url()), "privacy.tokenize")[0]
+    assert run.status == "failed" and run.summary["fields_tokenized"] == 7  # feeds the tokens/min metric
     # the output passes --check; the plaintext input does not, listing file:line: path
     r = invoke(capsys, "privacy", "tokenize", "-w", str(ws), "--check", str(out))
     assert r.code == 0, r.out + r.err

@@ -203,3 +203,20 @@ def test_grouped_mode_one_branch_one_pr(repo: tuple[Path, Path], tmp_path: Path,
         assert [x for x in state.log if x[0] == "POST"] == posts
     bad = invoke(capsys, "sbom", "fix", "--repo", str(work), "--group", "some", "--findings", str(tmp_path / "x"))
     assert bad.code == 2 and "--group" in bad.err
+
+
+def test_fix_run_is_recorded_for_pr_metrics(repo: tuple[Path, Path], tmp_path: Path, corpus_dir: Path,
+                                            workspace_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from intelsec.config import Workspace
+    from intelsec.store.db import Database
+    from intelsec.store.runs import recent_runs
+
+    work, _ = repo
+    out = invoke(capsys, "sbom", "fix", "--repo", str(work), "--no-push", "--top", "2", "-w", str(workspace_dir),
+                 "--findings", str(corpus_dir / "sbom/findings/trivy-pip.json"))
+    assert out.code == 0, out.err
+    db = Database(Workspace.load(workspace_dir).database_url())
+    (run,) = recent_runs(db, "sbom.fix")
+    assert run.status == "ok" and set(run.summary) >= {"prs_created", "prs_open", "issues_created"}
+    assert run.summary["prs_created"] == 0  # local branches only: no PR without GitHub
+    db.dispose()

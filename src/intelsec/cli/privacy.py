@@ -249,6 +249,11 @@ def tokenize(
     if flt is not None and state_dir is not None:
         save_filter(state_dir, flt)
     d = summary.as_dict() | {"key_id": data_key.key_id, "key_version": data_key.version}
+    if ws is not None:  # feeds the "PII tokens/min" dashboard panel
+        from intelsec.store.runs import record_run
+
+        counts = {k: d[k] for k in ("records", "fields_tokenized", "quarantined", "seconds")}
+        record_run(open_database(ws, None), "privacy.tokenize", "failed" if summary.quarantined else "ok", counts)
     if fmt == "json":
         print_json(d)
     else:

@@ -234,6 +234,8 @@ def fix_cmd(
         if client is not None:
             client.close()
     rows = [a.to_json() for a in actions]
+    if ws is not None and not dry_run:  # feeds the PR velocity and backlog metrics
+        _record_fix_run(ws, actions)
     if fmt == "json":
         print_json({"actions": rows, "summary": result.summary})
     else:
@@ -242,6 +244,19 @@ def fix_cmd(
                     empty="no plans to act on")
     if result.failed_inputs:
         raise typer.Exit(2)
+
+
+def _record_fix_run(ws: Workspace, actions: list[Any]) -> None:
+    from intelsec.cli.common import open_database
+    from intelsec.store.runs import record_run
+
+    def count(attr: str, *prefixes: str) -> int:
+        return sum(1 for a in actions if (getattr(a, attr) or "").startswith(prefixes))
+
+    summary = {"prs_created": count("pr", "created"), "prs_updated": count("pr", "updated"),
+               "prs_open": count("pr", "created", "updated", "unchanged"),
+               "issues_created": count("issue", "created"), "issues_closed": count("issue", "closed")}
+    record_run(open_database(ws, None), "sbom.fix", "ok", summary)
 
 
 @app.command("burndown")

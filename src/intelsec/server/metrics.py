@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy import func, select
 
 from intelsec.alerts.dispatcher import Dispatcher
 from intelsec.alerts.service import AlertService
+from intelsec.store.models import Alert, Run
 
 log = logging.getLogger("intelsec.server.metrics")
 
@@ -43,9 +45,53 @@ class StoreCollector(Collector):
         yield b
 
 
+# Numeric fields of run summaries worth a time series (dashboards: PII tokens/min, PR velocity).
+RUN_SUMMARY_FIELDS: dict[str, tuple[str, ...]] = {
+    "privacy.tokenize": ("records", "fields_tokenized", "quarantined"),
+    "sbom.fix": ("prs_created", "prs_updated", "prs_open", "issues_created", "issues_closed"),
+}
+
+
+class RunAndRuleCollector(Collector):
+    """Runs by kind/status, summed run summaries, and alert occurrences by rule, from the store."""
+
+    def __init__(self, alerts: AlertService) -> None:
+        self.db = alerts.db
+
+    def collect(self) -> Iterator[Any]:
+        runs = GaugeMetricFamily("intelsec_runs", "Recorded runs by kind and status", labels=["kind", "status"])
+        summed = CounterMetricFamily("intelsec_run_summary", "Sum of a run summary field over all runs",
+                                     labels=["kind", "field"])
+        last = GaugeMetricFamily("intelsec_run_summary_last", "A run summary field of the latest run",
+                                 labels=["kind", "field"])
+        events = CounterMetricFamily("intelsec_alert_events", "Alert occurrences (duplicates included) by rule",
+                                     labels=["source", "rule"])
+        try:
+            with self.db.session() as s:
+                for kind, status, n in s.execute(select(Run.kind, Run.status, func.count())
+                                                 .group_by(Run.kind, Run.status)):
+                    runs.add_metric([kind, status], n)
+                for kind, fields in RUN_SUMMARY_FIELDS.items():
+                    rows = s.execute(select(Run.summary).where(Run.kind == kind)
+                                     .order_by(Run.started_at)).scalars().all()
+                    for f in fields:
+                        values = [float(r[f]) for r in rows
+                                  if isinstance(r, dict) and isinstance(r.get(f), int | float)]
+                        summed.add_metric([kind, f], sum(values))
+                        if values:
+                            last.add_metric([kind, f], values[-1])
+                for source, rule, n in s.execute(select(Alert.source, Alert.rule, func.sum(Alert.count))
+                                                 .where(Alert.test.is_(False)).group_by(Alert.source, Alert.rule)):
+                    events.add_metric([source, rule], float(n or 0))
+        except Exception:
+            log.warning("run and rule metrics unavailable for /metrics", exc_info=True)
+        yield from (runs, summed, last, events)
+
+
 def build_registry(alerts: AlertService, dispatcher: Dispatcher | None) -> CollectorRegistry:
     registry = CollectorRegistry()
     registry.register(StoreCollector(alerts, dispatcher))
+    registry.register(RunAndRuleCollector(alerts))
     return registry
 
 

@@ -30,3 +30,13 @@ def finish_run(db: Database, run_id: str, status: str, summary: dict[str, Any], 
 def recent_runs(db: Database, kind: str, limit: int = 100) -> list[Run]:
     with db.session() as s:
         return list(s.scalars(select(Run).where(Run.kind == kind).order_by(Run.started_at.desc()).limit(limit)))
+
+
+def record_run(db: Database, kind: str, status: str, summary: dict[str, Any], clock: Clock | None = None) -> str:
+    """Record a run that already finished (one-shot commands)."""
+    now = (clock or SystemClock()).now()
+    with db.session() as s:
+        run = Run(kind=kind, status=status, started_at=now, finished_at=now, summary=summary)
+        s.add(run)
+        s.flush()
+        return run.id

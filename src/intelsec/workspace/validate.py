@@ -23,6 +23,7 @@ SCHEMA_MODULES = [
     "intelsec.sbom.schemas",
     "intelsec.validation.schemas",
     "intelsec.privacy.schemas",
+    "intelsec.workspace.metrics_schema",
 ]
 SKIP_DIRS = {STATE_DIR, ".git", ".github", "node_modules", "__pycache__"}
 
