@@ -104,7 +104,8 @@ tests:
         exp_alerts:
           - exp_labels: {{severity: high, area: platform}}
             exp_annotations:
-              summary: "2 alert deliveries were given up on; fix the sink, then `intelsec alerts dispatch --retry-dead --once`"
+              summary: "2 alert deliveries were given up on; fix the sink, then retry them"
+              fix: intelsec alerts dispatch --retry-dead --once
       - eval_time: 10m
         alertname: IntelsecEgressPolicyDrift
         exp_alerts:
