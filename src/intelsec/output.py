@@ -43,7 +43,10 @@ def print_json(data: Any) -> None:
 
 
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, soft_wrap=False, highlight=False)
+    stream = sys.stderr if stderr else sys.stdout
+    # Piped output (CI logs, files) gets wide tables instead of Rich's 80-column default.
+    width = None if stream.isatty() else 200
+    return Console(stderr=stderr, soft_wrap=False, highlight=False, width=width)
 
 
 def print_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title: str | None = None,

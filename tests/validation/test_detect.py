@@ -125,19 +125,19 @@ detection:
 
 def test_cli_detect_run_and_check(capsys: pytest.CaptureFixture[str], corpus_dir: Path, tmp_path: Path) -> None:
     logs = corpus_dir / "sigma" / "logs"
-    res = invoke(capsys, "validation", "detect", "run", str(corpus_dir / "sigma" / "k8s"),
+    res = invoke(capsys, "detect", "run", str(corpus_dir / "sigma" / "k8s"),
                  "-e", str(logs / "k8s-audit.exec_pod.json"), "--format", "json")
     assert res.code == 0, res.err
     doc = json.loads(res.out)
     assert [m["rule"] for m in doc["matches"]] == [EXEC_RULE]
-    res = invoke(capsys, "validation", "detect", "run", str(corpus_dir / "sigma" / "k8s"),
+    res = invoke(capsys, "detect", "run", str(corpus_dir / "sigma" / "k8s"),
                  "-e", str(logs / "k8s-audit.exec_pod.json"), "--fail-on-match")
     assert res.code == 1
-    res = invoke(capsys, "validation", "detect", "run", str(corpus_dir / "sigma" / "k8s"), "-e", str(tmp_path / "nope"))
+    res = invoke(capsys, "detect", "run", str(corpus_dir / "sigma" / "k8s"), "-e", str(tmp_path / "nope"))
     assert res.code == 2 and "no such event file" in res.err
-    res = invoke(capsys, "validation", "detect", "check", str(corpus_dir / "sigma" / "legacy-aggregation"))
+    res = invoke(capsys, "detect", "check", str(corpus_dir / "sigma" / "legacy-aggregation"))
     assert res.code == 1 and "legacy aggregation" in res.err
-    res = invoke(capsys, "validation", "detect", "check", str(corpus_dir / "sigma" / "k8s"))
+    res = invoke(capsys, "detect", "check", str(corpus_dir / "sigma" / "k8s"))
     assert res.code == 0
 
 
@@ -196,11 +196,11 @@ detection:
 def test_cli_detect_over_the_store_raises_alerts(workspace_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     w = ["-w", str(workspace_dir)]
     assert invoke(capsys, "validation", "run", "cloudtrail_tamper", *w).code == 0
-    res = invoke(capsys, "validation", "detect", "run", "--store", "--since", "1h", "--alerts", *w, "--format", "json")
+    res = invoke(capsys, "detect", "run", "--store", "--since", "1h", "--alerts", *w, "--format", "json")
     assert res.code == 0, res.err
     doc = json.loads(res.out)
     assert [m["rule"] for m in doc["matches"]] == ["aws_cloudtrail_logging_stopped"] and len(doc["alerts"]) == 1
-    res = invoke(capsys, "validation", "detect", "run", *w)
+    res = invoke(capsys, "detect", "run", *w)
     assert res.code == 2 and "--events" in res.err
 
 

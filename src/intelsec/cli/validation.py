@@ -1,4 +1,4 @@
-"""`intelsec validation ...` and `intelsec detect ...` (the latter also as `intelsec validation detect`)."""
+"""`intelsec validation ...` and `intelsec detect ...`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ app = typer.Typer(help="Continuous validation: ATT&CK-mapped scenarios, Sigma de
                   no_args_is_help=True)
 detect_app = typer.Typer(help="Sigma detections over events (JSON/JSONL files or the event store).",
                          no_args_is_help=True)
-app.add_typer(detect_app, name="detect")
 
 RulesArg = Annotated[list[Path] | None, typer.Argument(
     help="Sigma rule files or directories (default: the workspace's detections/).", show_default=False)]
