@@ -59,3 +59,13 @@ def parse_duration(text: str) -> timedelta:
         return timedelta(seconds=float(raw))
     except ValueError:
         raise ValueError(f"invalid duration {text!r}: use a number with s, m, h, d or w (e.g. 10m)") from None
+
+
+def check_cron(expression: str | None) -> str | None:
+    """Validate a five-field cron expression (None passes), for schedule fields in workspace files."""
+    if expression is not None:
+        from croniter import croniter
+
+        if not croniter.is_valid(expression):
+            raise ValueError(f"invalid cron expression {expression!r}")
+    return expression

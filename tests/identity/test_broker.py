@@ -13,12 +13,13 @@ import psycopg
 import pytest
 from sqlalchemy import select
 
-from intelsec.identity.broker import BrokerHandler, PostgresBroker, scram_verifier
+from intelsec.identity.broker import BrokerHandler, PostgresBroker
 from intelsec.identity.ca import LocalCA
 from intelsec.identity.settings import Grant
 from intelsec.identity.tables import CredentialIssue
 from intelsec.identity.tlsconfig import Material, client_context, expect_id, server_context
 from intelsec.store.db import Database, upgrade
+from intelsec.store.pgroles import scram_verifier
 from tests.identity.netutil import LoopThread, start_server, wait_for_output
 from tests.pgserver import PostgresServer
 

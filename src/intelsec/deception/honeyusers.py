@@ -9,13 +9,10 @@ plaintext never appears in a statement (or a statement log).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass, field
 
 from intelsec.errors import InputError
+from intelsec.store.pgroles import scram_verifier
 
 COMMENT_PREFIX = "intelsec honey user"
 
@@ -33,17 +30,6 @@ class SyncReport:
     updated: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     databases: list[str] = field(default_factory=list)
-
-
-def scram_verifier(password: str, iterations: int = 4096, salt: bytes | None = None) -> str:
-    """The `SCRAM-SHA-256$...` string PostgreSQL stores, computed client-side (RFC 5802/7677)."""
-    salt = salt or secrets.token_bytes(16)
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
-    stored_key = hashlib.sha256(client_key).digest()
-    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
-    b64 = base64.b64encode
-    return f"SCRAM-SHA-256${iterations}:{b64(salt).decode()}${b64(stored_key).decode()}:{b64(server_key).decode()}"
 
 
 def sync(dsn: str, roles: list[HoneyRole], drop_missing: bool = True) -> SyncReport:

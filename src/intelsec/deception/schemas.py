@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from intelsec.clock import parse_duration
+from intelsec.clock import check_cron, parse_duration
 
 ASSET_ID = r"^[a-z0-9][a-z0-9._-]{1,63}$"
 ROLE_NAME = r"^[a-z_][a-z0-9_]{0,62}$"
@@ -35,12 +35,7 @@ class Rotation(BaseModel):
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
-        if value is not None:
-            from croniter import croniter
-
-            if not croniter.is_valid(value):
-                raise ValueError(f"invalid cron expression {value!r}")
-        return value
+        return check_cron(value)
 
     @model_validator(mode="after")
     def _one_schedule(self) -> Rotation:

@@ -8,8 +8,6 @@ the plaintext never appears in server logs; the audit table records everything b
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import hmac
 import logging
 import re
@@ -33,6 +31,7 @@ from intelsec.identity.tables import CredentialIssue
 from intelsec.identity.tlsconfig import peer_chain
 from intelsec.identity.verify import verify_jwt_svid, verify_x509_svid
 from intelsec.store.db import Database
+from intelsec.store.pgroles import scram_verifier
 
 log = logging.getLogger("intelsec.identity.broker")
 PATH = "/v1/credentials/postgres"
@@ -59,17 +58,6 @@ class Credential(BaseModel):
         return f"Credential({self.username}, until {self.valid_until.isoformat()})"
 
     __str__ = __repr__
-
-
-def scram_verifier(password: str, iterations: int = 4096) -> str:
-    """PostgreSQL's SCRAM-SHA-256 verifier for `password` (what `ALTER ROLE ... PASSWORD` stores)."""
-    salt = secrets.token_bytes(16)
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
-    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
-    stored_key = hashlib.sha256(client_key).digest()
-    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
-    b64 = base64.b64encode
-    return f"SCRAM-SHA-256${iterations}:{b64(salt).decode()}${b64(stored_key).decode()}:{b64(server_key).decode()}"
 
 
 def psycopg_dsn(url: str) -> str:

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from intelsec.clock import check_cron
+
 SYNTHETIC_PREFIX = "intelsec-sim-"
 
 
@@ -41,12 +43,7 @@ class Scenario(BaseModel):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
-        if value is not None:
-            from croniter import croniter
-
-            if not croniter.is_valid(value):
-                raise ValueError(f"invalid cron expression {value!r}")
-        return value
+        return check_cron(value)
 
 
 class ValidationSettings(BaseModel):
