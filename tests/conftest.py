@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,9 @@ import pytest
 from tests.pgserver import PostgresServer, find_bindir
 
 os.environ.setdefault("RUST_BACKTRACE", "0")
+# Console scripts installed with this interpreter (syft, moto_server, intelsec) come first on PATH,
+# whether or not a version manager has made shims for them yet.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
 REPO = Path(__file__).resolve().parents[1]
 
