@@ -70,7 +70,7 @@ def _opa_query(ctx: AppContext, path: str, input_doc: Any) -> dict[str, Any]:
     except IntelsecError as exc:
         raise HTTPException(500, {"code": "internal_error", "message": str(exc)}) from None
     # OPA answers an undefined document with an empty object (no "result" key).
-    return {"result": result, "decision_id": None} if defined else {}
+    return {"result": result} if defined else {}
 
 
 @router.post("/v1/data/{path:path}")
@@ -85,16 +85,12 @@ async def opa_data_post(path: str, request: Request, ctx: Ctx) -> dict[str, Any]
             raise HTTPException(400, {"code": "invalid_parameter", "message": "body is not valid JSON"}) from None
     if not isinstance(doc, dict):
         raise HTTPException(400, {"code": "invalid_parameter", "message": "body must be a JSON object"})
-    out = _opa_query(ctx, path, doc.get("input"))
-    out.pop("decision_id", None)
-    return out
+    return _opa_query(ctx, path, doc.get("input"))
 
 
 @router.get("/v1/data/{path:path}")
 def opa_data_get(path: str, ctx: Ctx) -> dict[str, Any]:
-    out = _opa_query(ctx, path, None)
-    out.pop("decision_id", None)
-    return out
+    return _opa_query(ctx, path, None)
 
 
 @router.get("/health")
