@@ -112,3 +112,19 @@ def test_rate_limiter_refills_over_time() -> None:
     assert [rl.allow("a", "s", 0.0) for _ in range(3)] == [True, True, False]
     assert rl.allow("a", "other", 0.0)
     assert rl.allow("a", "s", 10.0) and not rl.allow("a", "s", 10.0)
+
+
+def test_non_ascii_signature_or_test_token_cannot_suppress_the_alert(deployed: Deployed, plane: str) -> None:
+    """Header bytes outside ASCII once made the comparison raise (500, touch lost): now a plain touch."""
+    m = deployed.registry.current("canary-url-breakglass")
+    junk = f"{int(time.time())}.".encode() + b"\xff" * 40
+    hit = httpx.get(m.secret["url"].replace("http://127.0.0.1:8080", plane), headers={TEST_HEADER: junk})
+    assert hit.status_code == 404
+    alerts = _alerts(deployed, entity="canary-url-breakglass")
+    assert len(alerts) == 1 and alerts[0].test is False
+    key = deployed.registry.current(ROUTE).key
+    body, _ = encode(key, {"asset": ROUTE, "test_token": junk.decode("latin-1")})
+    forged = httpx.post(plane + "/api/v1/beacons", content=body, headers={SIGNATURE_HEADER: b"sha256=\xff"})
+    assert forged.status_code == 401
+    resp = BeaconClient(plane).send(ROUTE, key, source_ip="192.0.2.9", test_token=junk.decode("latin-1"))
+    assert resp.status_code == 202 and _alerts(deployed, entity=ROUTE)[0].test is False

@@ -66,7 +66,7 @@ def verify(keys: list[str], body: bytes, signature: str | None, beacon: BeaconIn
     """Raise BadBeacon unless one of `keys` signed `body` and the beacon is fresh."""
     if not keys:
         raise BadBeacon("unknown_asset")
-    if not signature or not signature.startswith("sha256="):
+    if not signature or not signature.isascii() or not signature.startswith("sha256="):
         raise BadBeacon("bad_signature")
     ok = False
     for key in keys:  # current and grace-period keys; compare all in constant time

@@ -78,8 +78,8 @@ def check_test_token(keys: list[str], asset_id: str, token: str | None, now: flo
         return False
     if abs(now - ts) > max_age:
         return False
-    if len(mac) < 32:  # short form (40 hex) fits where space is tight, e.g. PostgreSQL application_name
-        return False
+    if len(mac) < 32 or not mac.isascii():  # short form (40 hex) fits e.g. PostgreSQL application_name;
+        return False  # compare_digest raises on non-ASCII str, which an attacker would use to drop the touch
     ok = False
     for key in keys:
         expected = make_test_token(key, asset_id, ts).partition(".")[2][: len(mac)]
