@@ -192,6 +192,22 @@ def test_jwt_bad_inputs(ca: LocalCA, other_ca: LocalCA, clock: FrozenClock) -> N
     assert "'HS256'" in cases["bad_alg#HS256"].reasons[0]
 
 
+def test_jwt_odd_header_and_claim_types_are_rejected_not_crashing(ca: LocalCA, clock: FrozenClock) -> None:
+    """A list `alg` (unsigned) or a numeric `aud` (signed) used to raise TypeError out of the verifier."""
+    import base64
+
+    def b64(d: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
+
+    now = clock.now()
+    exp = int((now + timedelta(minutes=5)).timestamp())
+    list_alg = f"{b64({'alg': ['ES256']})}.{b64({'sub': SID, 'aud': 'broker', 'exp': exp})}.AAAA"
+    assert verify_jwt_svid(list_alg, ca.bundle(), "broker", now).codes == ["bad_alg"]
+    int_aud = jwt.encode({"sub": SID, "aud": 5, "exp": exp}, ca.keystore.get("jwt"), "ES256",
+                         headers={"kid": ca.meta.jwt_kid})
+    assert verify_jwt_svid(int_aud, ca.bundle(), "broker", now).codes == ["no_aud"]
+
+
 def test_jwt_without_kid_is_checked_against_every_key(ca: LocalCA, clock: FrozenClock) -> None:
     """`kid` is optional in the JWT-SVID standard."""
     exp = int((clock.now() + timedelta(minutes=5)).timestamp())
@@ -216,6 +232,14 @@ def test_bundle_files_roundtrip(ca: LocalCA, tmp_path: Path) -> None:
     bad.write_text('{"nokeys": 1}')
     with pytest.raises(InputError, match="not a SPIFFE bundle"):
         load_bundle(bad)
+    for text, msg in (('{"keys": 5}', "not a SPIFFE bundle"), ('{"keys": [], "spiffe_sequence": "x"}',
+                                                              "not a SPIFFE bundle"),
+                      ('{"keys": [5]}', r"keys\[0\]: not a JSON object"),
+                      ('{"keys": [{"use": "jwt-svid", "kid": "k", "kty": "oct", "k": "c2VjcmV0"}]}',
+                       "EC or RSA public key")):
+        bad.write_text(text)
+        with pytest.raises(InputError, match=msg):
+            load_bundle(bad, "example.com")
     assert isinstance(load_bundle(ca.directory / "root.pem", "example.com"), TrustBundle)
 
 

@@ -80,10 +80,15 @@ def parse_spiffe_json(data: bytes, trust_domain: str, where: str) -> TrustBundle
     try:
         doc = json.loads(data)
         keys = doc["keys"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raise InputError(f"{where}: not a SPIFFE bundle (JWKS with a `keys` list)") from None
-    bundle = TrustBundle(trust_domain, sequence=int(doc.get("spiffe_sequence") or 0))
+        sequence = doc.get("spiffe_sequence") or 0
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AttributeError):
+        keys = None
+    if not isinstance(keys, list) or not isinstance(sequence, int):
+        raise InputError(f"{where}: not a SPIFFE bundle (JWKS with a `keys` list)")
+    bundle = TrustBundle(trust_domain, sequence=sequence)
     for i, k in enumerate(keys):
+        if not isinstance(k, dict):
+            raise InputError(f"{where}: keys[{i}]: not a JSON object")
         use = k.get("use")
         if use == "x509-svid":
             if not k.get("x5c"):
@@ -96,9 +101,12 @@ def parse_spiffe_json(data: bytes, trust_domain: str, where: str) -> TrustBundle
             if not k.get("kid"):
                 raise InputError(f"{where}: keys[{i}]: jwt-svid key has no kid")
             try:
-                bundle.jwt_keys[k["kid"]] = jwt.PyJWK(k).key
+                key = jwt.PyJWK(k).key
             except (jwt.PyJWKError, jwt.InvalidKeyError) as exc:
                 raise InputError(f"{where}: keys[{i}]: {exc}") from None
+            if not isinstance(key, PublicKey):  # e.g. an `oct` (HMAC) key: never a JWT-SVID key
+                raise InputError(f"{where}: keys[{i}]: jwt-svid key must be an EC or RSA public key")
+            bundle.jwt_keys[str(k["kid"])] = key
     return bundle
 
 

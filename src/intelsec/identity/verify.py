@@ -226,7 +226,7 @@ def verify_jwt_svid(token: str, bundles: Mapping[str, TrustBundle] | TrustBundle
         chk.fail("malformed", f"not a JWT: {exc}")
         return done()
     alg = header.get("alg")
-    if alg not in JWT_ALGORITHMS:
+    if not isinstance(alg, str) or alg not in JWT_ALGORITHMS:
         chk.fail("bad_alg", f"algorithm {alg!r} is not allowed (allowed: ES*, RS*, PS*)")
         return done()
     if header.get("typ") not in (None, "JWT", "JOSE"):
@@ -271,9 +271,9 @@ def verify_jwt_svid(token: str, bundles: Mapping[str, TrustBundle] | TrustBundle
     if isinstance(nbf, int | float) and now.timestamp() < nbf:
         chk.fail("not_yet_valid", "JWT-SVID is not valid yet (nbf)")
     aud = claims.get("aud")
-    auds = [aud] if isinstance(aud, str) else list(aud or [])
-    if not auds:
-        chk.fail("no_aud", "aud claim is empty")
+    auds = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+    if not auds or not all(isinstance(a, str) for a in auds):
+        chk.fail("no_aud", "aud claim is empty or not a string or list of strings")
     elif audience is not None and audience not in auds:
         chk.fail("wrong_audience", f"audience {auds} does not include {audience!r}")
     return done(sid, claims)
