@@ -144,6 +144,20 @@ def test_not_an_svid_is_unattested(env: Env) -> None:
                                          {"kind": "x509", "code": "uri_san_count"}) == 1
 
 
+def test_dot_segment_paths_are_refused(env: Env) -> None:
+    """`/v1/../admin` matches a `/v1/**` allow-list glob but a normalising upstream serves `/admin`."""
+    from intelsec.identity.sidecar import dot_segments
+
+    assert dot_segments("/v1/../admin") and dot_segments("/v1/%2E%2e/admin") and dot_segments("/v1/..%5cadmin")
+    assert not dot_segments("/v1/..x/a.b") and not dot_segments("/")
+    addr = env.sidecar()
+    with env.client(env.material(env.ca, API)) as c:
+        r = c.get(f"https://{addr}/v1/%2e%2e/admin")
+        assert r.status_code == 403 and "request path has '.' or '..' segments" in r.json()["reasons"]
+        assert c.get(f"https://{addr}/v1/pay").status_code == 200
+    assert env.count("inbound", "denied") == 1
+
+
 def test_shadow_mode_logs_and_forwards(env: Env, caplog: pytest.LogCaptureFixture) -> None:
     addr = env.sidecar(mode="shadow")
     with caplog.at_level(logging.WARNING, logger="intelsec.identity.sidecar"), \

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import unquote
 
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -52,6 +54,12 @@ def rego_decider(engine: Any, query: str = "data.identity") -> Decide:
         d = engine.decide(query, policy_input)
         return bool(d.allowed), list(d.reasons), d.policy_digest
     return decide
+
+
+def dot_segments(path: str) -> bool:
+    """`.`/`..` segments (also percent-encoded or behind `\\`): an upstream that normalises the path
+    would serve another resource than the one the policy's path globs matched, so such paths are refused."""
+    return any(seg in (".", "..") for seg in re.split(r"[/\\]", unquote(path)))
 
 
 def svid_input(verdict: Verdict, leaf_sans: dict[str, list[str]]) -> dict[str, Any] | None:
@@ -178,6 +186,8 @@ class InboundSidecar:
         with self.metrics.latency.labels("inbound").time():
             att = self.attest(request)
             allowed, reasons, digest = self.decide(att.policy_input)
+            if dot_segments(request.path):
+                allowed, reasons = False, [*reasons, "request path has '.' or '..' segments"]
             attested = att.verdict.valid
             outcome = "attested" if attested and allowed else ("unattested" if not attested else "denied")
             self.metrics.requests.labels("inbound", outcome, self.mode).inc()
