@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from intelsec.deception.beacons import SIGNATURE_HEADER, TEST_HEADER, RateLimiter, encode
+from intelsec.deception.beacons import SIGNATURE_HEADER, TEST_HEADER, RateLimiter, ReplayGuard, encode
 from intelsec.deception.client import BeaconClient
 from intelsec.deception.honeytokens import make_test_token
 from intelsec.server.app import create_app
@@ -128,3 +128,21 @@ def test_non_ascii_signature_or_test_token_cannot_suppress_the_alert(deployed: D
     assert forged.status_code == 401
     resp = BeaconClient(plane).send(ROUTE, key, source_ip="192.0.2.9", test_token=junk.decode("latin-1"))
     assert resp.status_code == 202 and _alerts(deployed, entity=ROUTE)[0].test is False
+
+
+def test_replayed_beacon_is_neither_counted_nor_alerted_again(deployed: Deployed, plane: str) -> None:
+    key = deployed.registry.current(ROUTE).key
+    body, sig = encode(key, {"asset": ROUTE, "source_ip": "203.0.113.70"})
+    first = httpx.post(plane + "/api/v1/beacons", content=body, headers={SIGNATURE_HEADER: sig})
+    again = [httpx.post(plane + "/api/v1/beacons", content=body, headers={SIGNATURE_HEADER: sig}) for _ in range(3)]
+    assert first.json()["status"] == "alerted"
+    assert [r.status_code for r in again] == [202] * 3 and {r.json()["status"] for r in again} == {"duplicate"}
+    assert deployed.registry.get(ROUTE).touch_count == 1
+    assert [a.count for a in _alerts(deployed, entity=ROUTE)] == [1]
+    assert 'intelsec_deception_beacons_total{result="replayed"} 3.0' in httpx.get(plane + "/metrics").text
+
+
+def test_replay_guard_forgets_signatures_once_they_are_stale() -> None:
+    guard = ReplayGuard(window=600)
+    assert guard.first_time("sha256=a", 0.0) and not guard.first_time("sha256=a", 599.0)
+    assert guard.first_time("sha256=b", 700.0) and guard.first_time("sha256=a", 700.0)

@@ -2,7 +2,7 @@
 
 A beacon is a JSON body signed with the asset's key: header `X-Intelsec-Signature: sha256=<hex>`
 over the raw body. The body carries `ts` (unix seconds) so captured beacons go stale after
-`MAX_SKEW` seconds.
+`MAX_SKEW` seconds; within that window a signature is accepted once (`ReplayGuard`).
 """
 
 from __future__ import annotations
@@ -106,3 +106,25 @@ class RateLimiter:
             while len(self._buckets) > self.max_keys:
                 self._buckets.popitem(last=False)
             return allowed
+
+
+class ReplayGuard:
+    """Signatures of accepted beacons, kept while their `ts` could still pass the skew check, so a
+    captured beacon cannot be replayed to inflate counts or re-open an alert."""
+
+    def __init__(self, window: float = 2 * MAX_SKEW, max_keys: int = 100_000) -> None:
+        self.window = window
+        self.max_keys = max_keys
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def first_time(self, signature: str, now: float) -> bool:
+        with self._lock:
+            while self._seen and next(iter(self._seen.values())) < now - self.window:
+                self._seen.popitem(last=False)
+            if signature in self._seen:
+                return False
+            self._seen[signature] = now
+            while len(self._seen) > self.max_keys:
+                self._seen.popitem(last=False)
+            return True

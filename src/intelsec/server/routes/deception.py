@@ -61,9 +61,10 @@ class DeceptionState:
         self.registry = Registry(ctx.db, ctx.clock, ctx.workspace.state_dir)
         self.keys = KeyCache(self.registry, ctx.clock)
         self.limiter = beacons.RateLimiter()
+        self.replays = beacons.ReplayGuard()
         reg: CollectorRegistry = ctx.extras["registry"]
         self.results = Counter("intelsec_deception_beacons", "Beacons received by result "
-                               "(alerted, limited, bad_signature, unknown_asset, stale, malformed)",
+                               "(alerted, limited, replayed, bad_signature, unknown_asset, stale, malformed)",
                                ["result"], registry=reg)
         reg.register(DeceptionCollector(self.registry))
         self.pg_bad_lines = Counter("intelsec_deception_pg_log_bad_lines", "Unreadable PostgreSQL log lines skipped",
@@ -194,6 +195,9 @@ async def post_beacon(request: Request, ctx: Ctx) -> JSONResponse:
         state.results.labels(exc.reason).inc()
         status = 400 if exc.reason == "malformed" else 401
         return JSONResponse({"detail": "bad beacon" if status == 400 else "invalid signature"}, status_code=status)
+    if not state.replays.first_time(str(signature), ctx.clock.now().timestamp()):
+        state.results.labels("replayed").inc()  # a sender's retry lands here too: accepted, not counted twice
+        return JSONResponse({"status": "duplicate"}, status_code=202)
     test = check_test_token(keys, beacon.asset, beacon.test_token, ctx.clock.now().timestamp())
     touch = Touch(asset_id=beacon.asset, channel=beacon.channel, source_ip=beacon.source_ip or
                   (request.client.host if request.client else None), user_agent=beacon.user_agent,
