@@ -143,3 +143,16 @@ def _path() -> str:
     import os
 
     return os.environ.get("PATH", "/usr/bin:/bin")
+
+
+def test_trivy_rustsec_ranges_keep_only_fixes(corpus_dir: Path) -> None:
+    """Trivy writes RustSec patched ranges (`>= 3.1.0, >= 2.1.3, < 3.0.0`): the upper bound is no fix."""
+    doc = load_document(corpus_dir / "sbom" / "findings" / "trivy-test-repo-cargo.json")
+    assert sorted(f.fixed_versions for f in doc.findings) == [["2.1.0"], ["3.1.0", "2.1.3"]]
+
+
+def test_cyclonedx_affects_purl_gives_name_and_unescaped_version(corpus_dir: Path) -> None:
+    doc = load_document(corpus_dir / "sbom" / "findings" / "dojo-trivy-ubuntu.vulns.cdx15.json")
+    tar = [f for f in doc.findings if f.purl and f.purl.startswith("pkg:deb/debian/tar@")]
+    assert tar and all((f.package, f.version) == ("tar", "1.30+dfsg-6") for f in tar)
+    assert not any("not a valid" in str(p) for p in doc.problems)

@@ -71,6 +71,12 @@ def purl_name(purl: str) -> str | None:
     return "/".join(rest)
 
 
+def purl_version(purl: str) -> str:
+    """The version of a purl, unescaped (`1.30%2Bdfsg-6` -> `1.30+dfsg-6`); empty when it has none."""
+    body = purl.split("?", 1)[0].split("#", 1)[0]
+    return unquote(body.rsplit("@", 1)[1]) if "@" in body[4:] else ""
+
+
 class VersionError(ValueError):
     """A version string the ecosystem's rules cannot parse."""
 

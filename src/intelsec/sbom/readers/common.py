@@ -9,7 +9,7 @@ from intelsec.sbom.ecosystems import ecosystem_of, purl_name, purl_type
 from intelsec.sbom.models import Cvss, Package
 from intelsec.sbom.scoring import score_vector
 
-_SPLIT = re.compile(r"\s*(?:,|\|\||\s)\s*")
+_VERSION = re.compile(r"([<>=!~^]*)\s*([^\s,|<>=!]+)")
 
 
 def make_package(name: str, version: str, purl: str | None, kind: str | None, ref: str | None = None,
@@ -24,10 +24,13 @@ def make_package(name: str, version: str, purl: str | None, kind: str | None, re
 
 
 def split_versions(text: str | None) -> list[str]:
-    """`"1.2.3, 2.0.1"` or `"1.2.3 || 2.0.1"` -> ["1.2.3", "2.0.1"]."""
+    """`"1.2.3, 2.0.1"` or `"1.2.3 || 2.0.1"` -> ["1.2.3", "2.0.1"]. Trivy writes RustSec patched
+    ranges as `">= 3.1.0, >= 2.1.3, < 3.0.0"`: only the lower bounds are fixed versions (an upper
+    bound such as `< 3.0.0` is where a patched range ends, not a fix); Ruby's `~> 5.2.4.3` is a fix
+    on its line."""
     if not text:
         return []
-    return [v for v in _SPLIT.split(text.strip()) if v]
+    return [v for op, v in _VERSION.findall(text) if op in ("", ">=", "=", "==", "~>")]
 
 
 def scored(vectors: list[Any]) -> list[Cvss]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from intelsec.sbom.ecosystems import purl_name, purl_version
 from intelsec.sbom.models import Document, Finding, Package, Problem, severity_of
 from intelsec.sbom.readers.common import as_dict, as_list, make_package, scored, strs
 from intelsec.sbom.readers.interface import Reader
@@ -70,8 +71,7 @@ class CycloneDxReader(Reader):
             if pkg is None and isinstance(ref, str) and "#pkg:" in ref:  # BOM-Link into another BOM
                 ref = ref.split("#", 1)[1]
             if pkg is None and isinstance(ref, str) and ref.startswith("pkg:"):
-                pkg = make_package(ref, "", ref, None)
-                pkg.version = ref.split("@", 1)[1].split("?", 1)[0] if "@" in ref else ""
+                pkg = make_package(purl_name(ref) or ref, purl_version(ref), ref, None)
             if pkg is None:
                 doc.problems.append(Problem(doc.path, f"{where}.affects[{j}]",
                                             f"{vid} refers to unknown component {ref!r}", "unknown_package"))

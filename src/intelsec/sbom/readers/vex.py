@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from intelsec.sbom.ecosystems import purl_name, purl_version
 from intelsec.sbom.models import Document, Finding, Problem
 from intelsec.sbom.readers.common import as_dict, as_list, make_package, strs
 from intelsec.sbom.readers.interface import Reader
@@ -16,12 +17,7 @@ SUPPRESS = {"not_affected", "fixed", "known_not_affected", "false_positive"}
 
 
 def _suppression(purl: str, vid: str, aliases: list[str], source: str, element: str) -> Finding | None:
-    pkg = make_package(purl, "", purl, None)
-    if "@" in purl:
-        pkg.version = purl.split("@", 1)[1].split("?", 1)[0].split("#", 1)[0]
-    from urllib.parse import unquote
-
-    pkg.version = unquote(pkg.version)
+    pkg = make_package(purl_name(purl) or purl, purl_version(purl), purl, None)
     return Finding(vuln_id=vid, package=pkg.name, version=pkg.version, ecosystem=pkg.ecosystem, purl=purl,
                    source=source, aliases=aliases, element=element, suppressed=True)
 
