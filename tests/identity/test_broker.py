@@ -101,6 +101,21 @@ def test_credential_works_then_expires_and_is_reaped(env: Env) -> None:
         assert cred["password"] not in repr(row.__dict__)
 
 
+def test_a_role_that_cannot_be_dropped_does_not_stall_the_reaper(env: Env) -> None:
+    from intelsec.clock import FrozenClock
+
+    clock = FrozenClock(datetime.now(UTC))
+    env.broker.clock = clock
+    stuck, ok = env.broker.issue(PAY, "x509"), env.broker.issue(PAY, "x509")
+    with psycopg.connect(f"host=127.0.0.1 port={env.pg.port} user=postgres dbname={env.dbname}",
+                         autocommit=True) as c:
+        c.execute(f'CREATE TABLE owned (id int); ALTER TABLE owned OWNER TO "{stuck.username}"')
+    clock.advance(3600)
+    assert env.broker.reap() == [ok.username]
+    with env.broker.db.session() as s:
+        assert {r.role_name for r in s.scalars(select(CredentialIssue)) if r.dropped_at is None} == {stuck.username}
+
+
 def test_jwt_svid_with_broker_audience(env: Env) -> None:
     plain = httpx.Client(verify=False, timeout=10)  # server auth is not the point here: the JWT is
     token = env.ca.issue_jwt(PAY, ["intelsec-broker"])

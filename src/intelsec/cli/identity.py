@@ -460,8 +460,8 @@ def broker(
             while not stop.is_set():
                 try:
                     await asyncio.to_thread(pb.reap)
-                except ConfigError as exc:
-                    info(f"reaper: {exc}")
+                except Exception as exc:  # keep reaping on the next tick (database briefly down...)
+                    info(f"reaper: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), interval)
 

@@ -129,9 +129,14 @@ class PostgresBroker:
             dropped = []
             with self._connect() as conn:
                 for row in due:
-                    conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
-                                 (row.role_name,))
-                    conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(row.role_name)))
+                    try:  # one role that cannot be dropped (it owns objects) must not stall the others
+                        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                                     (row.role_name,))
+                        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(row.role_name)))
+                    except psycopg.Error as exc:
+                        log.warning("cannot drop expired role %s: %s", row.role_name,
+                                    exc.diag.message_primary or type(exc).__name__)
+                        continue
                     row.dropped_at = now
                     dropped.append(row.role_name)
         log.info("reaped %d expired roles", len(dropped))
