@@ -148,6 +148,15 @@ def test_dirty_worktree_and_missing_token(repo: tuple[Path, Path], tmp_path: Pat
     res = invoke(capsys, "sbom", "fix", "--repo", str(tmp_path), "--findings",
                  str(corpus_dir / "sbom/findings/trivy-pip.json"))
     assert res.code == 2 and "not a git repository" in res.err
+    res = invoke(capsys, "sbom", "fix", "--repo", str(tmp_path / "missing"), "--findings",
+                 str(corpus_dir / "sbom/findings/trivy-pip.json"))
+    assert res.code == 2 and "no such directory" in res.err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    _git(empty, "init", "-q")
+    res = invoke(capsys, "sbom", "fix", "--repo", str(empty), "--findings",
+                 str(corpus_dir / "sbom/findings/trivy-pip.json"))
+    assert res.code == 2 and "no commit yet" in res.err
 
 
 def test_client_rate_limit_pagination_and_auth(tmp_path: Path) -> None:

@@ -22,6 +22,8 @@ class Git:
     def __init__(self, repo: Path, timeout: float = 60.0) -> None:
         self.repo = repo
         self.timeout = timeout
+        if not repo.is_dir():
+            raise InputError(f"--repo {repo}: no such directory")
         top = self.run("rev-parse", "--show-toplevel", check=False)
         if top is None:
             raise InputError(f"{repo}: not a git repository (sbom fix edits manifests on branches)")
@@ -36,7 +38,9 @@ class Git:
         return proc.stdout.strip()
 
     def current_branch(self) -> str:
-        name = self.run("rev-parse", "--abbrev-ref", "HEAD") or ""
+        name = self.run("rev-parse", "--abbrev-ref", "HEAD", check=False)
+        if name is None:
+            raise InputError(f"{self.repo}: no commit yet; commit the manifests first")
         if name == "HEAD":
             raise InputError(f"{self.repo}: detached HEAD; check out the base branch first (or pass --base)")
         return name
