@@ -193,7 +193,8 @@ def test_jwt_bad_inputs(ca: LocalCA, other_ca: LocalCA, clock: FrozenClock) -> N
 
 
 def test_jwt_odd_header_and_claim_types_are_rejected_not_crashing(ca: LocalCA, clock: FrozenClock) -> None:
-    """A list `alg` (unsigned) or a numeric `aud` (signed) used to raise TypeError out of the verifier."""
+    """A list `alg`, an RSA `alg` against EC keys (unsigned) or a numeric `aud` (signed) used to raise
+    TypeError out of the verifier."""
     import base64
 
     def b64(d: object) -> str:
@@ -206,6 +207,9 @@ def test_jwt_odd_header_and_claim_types_are_rejected_not_crashing(ca: LocalCA, c
     int_aud = jwt.encode({"sub": SID, "aud": 5, "exp": exp}, ca.keystore.get("jwt"), "ES256",
                          headers={"kid": ca.meta.jwt_kid})
     assert verify_jwt_svid(int_aud, ca.bundle(), "broker", now).codes == ["no_aud"]
+    for alg in ("RS256", "PS256"):  # PyJWT raises TypeError for an RSA algorithm with the bundle's EC key
+        forged = f"{b64({'alg': alg})}.{b64({'sub': SID, 'aud': 'broker', 'exp': exp})}.AAAA"
+        assert verify_jwt_svid(forged, ca.bundle(), "broker", now).codes == ["alg_key_mismatch"]
 
 
 def test_jwt_without_kid_is_checked_against_every_key(ca: LocalCA, clock: FrozenClock) -> None:

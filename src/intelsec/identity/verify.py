@@ -14,6 +14,7 @@ from typing import Any
 import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from pydantic import BaseModel
 
@@ -248,6 +249,12 @@ def verify_jwt_svid(token: str, bundles: Mapping[str, TrustBundle] | TrustBundle
         return done(sid)
     # `kid` is optional in JWT-SVIDs: without one, any key of the trust domain may have signed it.
     keys = [bundle.jwt_keys[kid]] if kid else list(bundle.jwt_keys.values())
+    # PyJWT raises TypeError (not a PyJWTError) for an RSA algorithm with an EC key: match families first.
+    keys = [k for k in keys if isinstance(k, ec.EllipticCurvePublicKey) == alg.startswith("ES")]
+    if not keys:
+        chk.fail("alg_key_mismatch", f"algorithm {alg} does not fit the {'key' if kid else 'keys'} of "
+                 f"{sid.trust_domain}'s bundle")
+        return done(sid)
     claims: dict[str, Any] | None = None
     error: jwt.PyJWTError | None = None
     for key in keys:
