@@ -122,3 +122,17 @@ def test_apply_bump_finds_files_and_skips_vendored(tmp_path: Path, ecosystem: st
     assert "1.0.0" in (tmp_path / "node_modules/x/package.json").read_text()
     diff = list(difflib.unified_diff(body.splitlines(), (tmp_path / rel).read_text().splitlines(), lineterm=""))
     assert sum(1 for d in diff if d.startswith("+") and not d.startswith("+++")) == 1
+
+
+def test_a_bump_never_lowers_a_manifest_already_above_the_target() -> None:
+    """The SBOM may come from an older build than the branch: a pin at or above the target stays."""
+    bump = Bump("pypi", "werkzeug", "0.11", "0.15.3")
+    assert RequirementsEditor().edit("Werkzeug==2.0.0\n", bump) is None
+    assert RequirementsEditor().edit("werkzeug>=0.15.3\n", bump) is None
+    assert RequirementsEditor().edit("werkzeug>=0.9,!=1.0\n", bump) == "werkzeug>=0.15.3,!=1.0\n"
+    assert PyprojectEditor().edit('[tool.poetry.dependencies]\nwerkzeug = "^2.0"\n', bump) is None
+    assert PyprojectEditor().edit('[project]\ndependencies = ["werkzeug==3.0.1"]\n', bump) is None
+    npm = Bump("npm", "jquery", "3.3.9", "3.4.0")
+    assert PackageJsonEditor().edit('{"dependencies": {"jquery": "^3.5.1"}}', npm) is None
+    go = "module m\n\nrequire golang.org/x/text v0.14.0\n"
+    assert GoModEditor().edit(go, Bump("golang", "golang.org/x/text", "v0.3.6", "v0.3.7")) is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from intelsec.sbom.editors.interface import Bump, Editor
+from intelsec.sbom.editors.interface import Bump, Editor, below
 
 
 class GoModEditor(Editor):
@@ -23,7 +23,8 @@ class GoModEditor(Editor):
             elif in_block and stripped.startswith(")"):
                 in_block = False
             elif in_block or stripped.startswith("require "):
-                new = line.sub(lambda m: m["head"] + target, raw, count=1)
+                new = line.sub(lambda m: m["head"] + target if below("golang", m["ver"], target) else m.group(0),
+                               raw, count=1)
                 changed |= new != raw
                 raw = new
             out.append(raw)

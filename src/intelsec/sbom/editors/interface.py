@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
+from intelsec.sbom.ecosystems import VersionError, parse_version
+
 
 @dataclass(frozen=True)
 class Bump:
@@ -32,6 +34,15 @@ class Editor(ABC):
     @abstractmethod
     def edit(self, text: str, bump: Bump) -> str | None:
         """The new file content, or None when this file does not pin the package."""
+
+
+def below(ecosystem: str, current: str, target: str) -> bool:
+    """Whether a manifest's `current` version is lower than `target` (or not comparable): a bump
+    never lowers what a manifest already asks for, even when the SBOM saw an older build."""
+    try:
+        return bool(parse_version(ecosystem, current.removesuffix(".*")) < parse_version(ecosystem, target))
+    except VersionError:
+        return True
 
 
 def _ignored(path: Path, repo: Path) -> bool:

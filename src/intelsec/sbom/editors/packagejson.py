@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from intelsec.sbom.editors.interface import Bump, Editor
+from intelsec.sbom.editors.interface import Bump, Editor, below
 
 SECTIONS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 _RANGE = re.compile(r"^(?P<op>\^|~|>=|=|v)?(?P<ver>\d[0-9A-Za-z.+-]*)$")
@@ -24,8 +24,8 @@ class PackageJsonEditor(Editor):
         out = text
         for spec in specs:
             m = _RANGE.match(str(spec).strip())
-            if not m:
-                continue  # "*", "latest", git/file/workspace specs: not a version to bump
+            if not m or not below("npm", m["ver"], bump.target):
+                continue  # "*", "latest", git/file/workspace specs, or already at/above the target
             new_spec = f"{m['op'] or ''}{bump.target}"
             pattern = re.compile(r'("' + re.escape(bump.name) + r'"\s*:\s*")' + re.escape(str(spec)) + '"')
             out = pattern.sub(lambda mm: mm.group(1) + new_spec + '"', out)  # noqa: B023 (used at once)

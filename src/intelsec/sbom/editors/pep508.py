@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from intelsec.sbom.ecosystems import VersionError, parse_version
+from intelsec.sbom.editors.interface import below
 from intelsec.sbom.models import normalise_name
 
 _REQ = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?P<extras>\s*\[[^\]]*\])?(?P<spec>[^;#@]*)(?P<rest>.*)$",
@@ -28,6 +29,8 @@ def bump_requirement(req: str, name: str, target: str) -> str | None:
         nonlocal changed
         op, ver = c["op"], c["ver"]
         if op in RAISE_OPS:
+            if not below("pypi", ver, target):
+                return c.group(0)
             changed = True
             return c.group(0).replace(ver, target)
         try:

@@ -8,7 +8,7 @@ from typing import Any
 
 import tomlkit
 
-from intelsec.sbom.editors.interface import Bump, Editor
+from intelsec.sbom.editors.interface import Bump, Editor, below
 from intelsec.sbom.editors.pep508 import bump_requirement
 from intelsec.sbom.models import normalise_name
 
@@ -17,8 +17,8 @@ _POETRY = re.compile(r"^(?P<op>\^|~=|~|==|>=|=)?(?P<ws>\s*)(?P<ver>[0-9][A-Za-z0
 
 def _poetry_constraint(value: str, target: str) -> str | None:
     m = _POETRY.match(value.strip())
-    if not m:
-        return None  # ranges with upper bounds, "*", paths: left for a human
+    if not m or not below("pypi", m["ver"], target):
+        return None  # ranges with upper bounds, "*", paths (left for a human), or already at/above target
     return f"{m['op'] or ''}{m['ws']}{target}"
 
 
