@@ -6,7 +6,7 @@ import json
 from functools import partial
 
 from intelsec.pipeline.runner import run_local
-from intelsec.pipeline.tokenize import batch_of, tokenize_batch, undeclared_paths
+from intelsec.pipeline.tokenize import batch_of, check_record, tokenize_batch, undeclared_paths
 from intelsec.privacy.keys.interface import DataKey
 from intelsec.privacy.telemetry_schema import TelemetrySchema
 from intelsec.privacy.tokenize_run import make_plan
@@ -57,3 +57,19 @@ def test_run_local_keeps_order_on_a_process_pool() -> None:
     inline = [r.records.column("record")[0].as_py() for r in run_local(fn, batches)]
     again = [r.records.column("record")[0].as_py() for r in run_local(fn, batches, workers=2)]
     assert inline == again
+
+
+def test_a_field_spelled_two_ways_is_quarantined_not_half_tokenized() -> None:
+    p = plan({"user.email": "email", "http.request.body": "drop", "event.action": "keep"})
+    recs = [json.dumps({"user.email": "flat.one@example.com", "user": {"email": "nested.one@example.com"}}),
+            json.dumps({"user": {"a": 1}, "http.request": {"body": "secret body"}}),
+            json.dumps({"user": {"email": "plain.two@example.com"}, "event.action": "x", "event": {"action": "y"}})]
+    out = tokenize_batch(batch_of([1, 2, 3], recs), p)
+    reasons = dict(zip(out.quarantine.column("line").to_pylist(), out.quarantine.column("reason").to_pylist()))
+    assert "user.email: spelled both" in reasons[1] and "http.request.body: spelled both" in reasons[2]
+    assert out.records.column("line").to_pylist() == [3]  # a kept field may be spelled any way
+    assert "plain.two" not in out.records.column("record")[0].as_py()
+    deep = tokenize_batch(batch_of([5], ["[" * 100_000 + "]" * 100_000]), p)
+    assert deep.quarantine.column("reason").to_pylist() == ["not JSON: nested too deeply"]
+    assert check_record(json.loads(recs[0]), p.kinds, "keep", lambda v: True) == [
+        "user.email: spelled both as a flat key and nested"]

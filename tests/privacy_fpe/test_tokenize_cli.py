@@ -165,3 +165,22 @@ def test_bad_schema_names_file_and_line(ws: Path, tmp_path: Path, capsys: pytest
     r = invoke(capsys, "privacy", "tokenize", "-w", str(ws), "--schema", str(schema), str(tmp_path / "in.jsonl"),
                "-o", str(tmp_path / "o.jsonl"))
     assert r.code == 2 and str(schema) in r.err
+
+
+def test_unreadable_records_and_files(ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Invalid UTF-8 and a leading NUL are quarantined without their text; a file that is not what its
+    name says is one clear error naming it."""
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b'{"user": {"email": "\xff\xfe.secret@example.com"}}\n'
+                    b'\x00{"user": {"email": "nul.secret@example.com"}}\n'
+                    b'{"user": {"email": "fine.person@example.com"}}\n')
+    r = invoke(capsys, "privacy", "tokenize", "-w", str(ws), str(src), "-o", str(tmp_path / "o.jsonl"))
+    assert r.code == 1, r.err
+    q = (tmp_path / "o.jsonl.quarantine.jsonl").read_text()
+    assert ":1: not valid UTF-8" in q and ":2: not JSON: starts with a NUL" in q and "secret" not in q
+    assert len((tmp_path / "o.jsonl").read_text().splitlines()) == 1
+    for name, data in (("x.jsonl.gz", b"not gzip"), ("x.parquet", b"PAR1"), ("x.csv", b"a\n" + b"b" * 200_000)):
+        (tmp_path / name).write_bytes(data)
+        r = invoke(capsys, "privacy", "tokenize", "-w", str(ws), str(tmp_path / name), "-o", str(tmp_path / "out"))
+        assert r.code == 2 and r.err.startswith(f"error: {tmp_path / name}: "), r.err
+        assert "Traceback" not in r.err and "unexpected" not in r.err

@@ -121,6 +121,36 @@ def undeclared_paths(doc: dict[str, Any], declared: dict[str, str]) -> list[str]
     return out
 
 
+def _spelling(doc: dict[str, Any], path: str) -> tuple[str, ...]:
+    """The keys `get_path` reads `path` through."""
+    return (path,) if path in doc else tuple(path.split("."))
+
+
+def ambiguous_paths(doc: dict[str, Any], kinds: dict[str, str]) -> list[str]:
+    """Declared (non-keep) paths the record also spells another way than `get_path` reads.
+
+    `{"user.email": x, "user": {"email": y}}` or `{"user": {"a.b": y}}` for `user.a.b`: only one
+    spelling would be tokenized or dropped, the other would pass through in clear.
+    """
+    seen: dict[str, set[tuple[str, ...]]] = {}
+
+    def walk(d: dict[str, Any], keys: tuple[str, ...]) -> None:
+        for k, v in d.items():
+            t = (*keys, k)
+            if isinstance(v, dict) and v:
+                walk(v, t)
+                continue
+            for n in range(len(t), 0, -1):  # the longest declared prefix covers this leaf
+                p = ".".join(t[:n])
+                if p in kinds:
+                    if kinds[p] != "keep":
+                        seen.setdefault(p, set()).add(t[:n])
+                    break
+
+    walk(doc, ())
+    return sorted(p for p, spelt in seen.items() if spelt - {_spelling(doc, p)})
+
+
 def tokenize_batch(batch: pa.RecordBatch, plan: TokenizePlan) -> TokenizedBatch:
     """Tokenize every declared field of every record in `batch` (pure: no I/O)."""
     tokenizers = _tokenizers(plan)
@@ -140,13 +170,24 @@ def tokenize_batch(batch: pa.RecordBatch, plan: TokenizePlan) -> TokenizedBatch:
             reasons[i] = f"not JSON: {exc.msg} at column {exc.colno}"
             docs.append(None)
             continue
+        except RecursionError:
+            reasons[i] = "not JSON: nested too deeply"
+            docs.append(None)
+            continue
         if not isinstance(doc, dict):
             reasons[i] = f"not a JSON object ({type(doc).__name__})"
             docs.append(None)
             continue
         docs.append(doc)
-        extra = undeclared_paths(doc, kinds)
-        if extra and plan.undeclared == "fail":
+        try:
+            clash = ambiguous_paths(doc, kinds)
+            extra = undeclared_paths(doc, kinds)
+        except RecursionError:
+            reasons[i] = "record nested too deeply"
+            continue
+        if clash:
+            reasons[i] = f"field {clash[0]}: spelled both as a flat key and nested (only one would be tokenized)"
+        elif extra and plan.undeclared == "fail":
             reasons[i] = f"undeclared field {extra[0]} (schema says undeclared: fail)"
         elif extra and plan.undeclared == "drop":
             for p in extra:
@@ -217,7 +258,7 @@ def check_record(doc: Any, kinds: dict[str, str], undeclared: str,
     """Why a record is not fully tokenized per schema (empty list: it is)."""
     if not isinstance(doc, dict):
         return ["<record>: not a JSON object"]
-    problems = []
+    problems = [f"{p}: spelled both as a flat key and nested" for p in ambiguous_paths(doc, kinds)]
     for path, kind in kinds.items():
         v = get_path(doc, path)
         if v is _MISSING or v is None or v == "" or kind == "keep":

@@ -10,13 +10,14 @@ import csv
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
 
-from intelsec.errors import InputError
+from intelsec.errors import InputError, located
 from intelsec.pipeline.tokenize import READER_ERROR, batch_of
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -33,14 +34,35 @@ def detect_format(path: Path) -> str:
     raise InputError(f"{path}: unknown format; use .jsonl/.ndjson (optionally .gz), .csv or .parquet")
 
 
-def _open_text(path: Path, mode: str) -> IO[str]:
+def _open_text(path: Path, mode: str, errors: str = "strict") -> IO[str]:
     if path.name.lower().endswith(".gz"):
         raw: Any = gzip.open(path, mode.replace("t", "") + "b")  # noqa: SIM115 - wrapped and closed by caller
-        return io.TextIOWrapper(raw, encoding="utf-8", newline="")
-    return open(path, mode, encoding="utf-8", newline="")
+        return io.TextIOWrapper(raw, encoding="utf-8", errors=errors, newline="")
+    return open(path, mode, encoding="utf-8", errors=errors, newline="")
+
+
+def _record_text(text: str) -> str:
+    """`text`, or a reader's reason when it cannot be a record (invalid UTF-8, a leading NUL)."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # undecodable bytes came through as lone surrogates
+            return READER_ERROR + "not valid UTF-8"
+    if text.startswith(READER_ERROR):
+        return READER_ERROR + "not JSON: starts with a NUL character"
+    return text
 
 
 def read_batches(path: Path, batch_size: int = 5000) -> Iterator[pa.RecordBatch]:
+    """Input batches of `path`; a file that cannot be read at all (broken gzip, not Parquet) raises
+    InputError naming it, after the batches read so far."""
+    try:
+        yield from _read_batches(path, batch_size)
+    except (OSError, EOFError, zlib.error, csv.Error, pa.ArrowException) as exc:
+        raise InputError(located(path, None, f"cannot read: {exc}")) from None
+
+
+def _read_batches(path: Path, batch_size: int) -> Iterator[pa.RecordBatch]:
     fmt = detect_format(path)
     if fmt == "parquet":
         import pyarrow.parquet as pq
@@ -55,13 +77,13 @@ def read_batches(path: Path, batch_size: int = 5000) -> Iterator[pa.RecordBatch]
         return
     lines: list[int] = []
     records: list[str] = []
-    with _open_text(path, "rt") as fh:
+    with _open_text(path, "rt", errors="surrogateescape") as fh:
         if fmt == "jsonl":
             for n, text in enumerate(fh, 1):
                 if not text.strip():
                     continue
                 lines.append(n)
-                records.append(text)
+                records.append(_record_text(text))
                 if len(records) >= batch_size:
                     yield batch_of(lines, records)
                     lines, records = [], []
@@ -69,7 +91,7 @@ def read_batches(path: Path, batch_size: int = 5000) -> Iterator[pa.RecordBatch]
             reader = csv.DictReader(fh)
             for rec in reader:
                 lines.append(reader.line_num)
-                records.append(json.dumps(rec, ensure_ascii=False) if None not in rec
+                records.append(_record_text(json.dumps(rec, ensure_ascii=False)) if None not in rec
                                else READER_ERROR + "CSV row has more fields than the header")
                 if len(records) >= batch_size:
                     yield batch_of(lines, records)

@@ -67,7 +67,7 @@ def tokenize_files(inputs: list[Path], out: Path, schema: TelemetrySchema, key: 
                    on_batch: Callable[[int], None] | None = None) -> Summary:
     for p in inputs:
         if not p.is_file():
-            raise _missing(p)
+            raise _input_error(p)
         detect_format(p)
     plan = make_plan(schema, key)
     fn = partial(tokenize_batch, plan=plan)
@@ -114,15 +114,19 @@ def tokenize_files(inputs: list[Path], out: Path, schema: TelemetrySchema, key: 
 
 
 def _parquet_schema(path: Path) -> Any:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    return pq.read_schema(path).remove_metadata()
+    try:
+        return pq.read_schema(path).remove_metadata()
+    except pa.ArrowException as exc:
+        raise _input_error(path, f"not a Parquet file: {exc}") from None
 
 
-def _missing(p: Path) -> Exception:
+def _input_error(p: Path, why: str = "no such file") -> Exception:
     from intelsec.errors import InputError
 
-    return InputError(f"{p}: no such file")
+    return InputError(f"{p}: {why}")
 
 
 def check_files(inputs: list[Path], schema: TelemetrySchema, is_token: Callable[[str], bool],
@@ -133,14 +137,15 @@ def check_files(inputs: list[Path], schema: TelemetrySchema, is_token: Callable[
     records = 0
     for src in inputs:
         if not src.is_file():
-            raise _missing(src)
+            raise _input_error(src)
         for batch in read_batches(src, batch_size):
             for line, text in zip(batch.column("line").to_pylist(), batch.column("record").to_pylist(), strict=True):
                 records += 1
                 try:
                     doc = json.loads(text)
-                except ValueError:
+                    found = check_record(doc, kinds, schema.undeclared, is_token)
+                except (ValueError, RecursionError):
                     problems.append(located(src, line, "<record>: not JSON"))
                     continue
-                problems += [located(src, line, p) for p in check_record(doc, kinds, schema.undeclared, is_token)]
+                problems += [located(src, line, p) for p in found]
     return records, problems
