@@ -101,6 +101,16 @@ def test_ca_init_refuses_to_overwrite_and_bad_trust_domain(ca: LocalCA, tmp_path
         ca.issue_x509("spiffe://example.com")
 
 
+def test_expired_or_damaged_ca_is_a_clear_error(tmp_path: Path, clock: FrozenClock) -> None:
+    ca = LocalCA.init(tmp_path / "short", "example.com", ttl=timedelta(hours=1), clock=clock)
+    clock.advance(7200)
+    with pytest.raises(ConfigError, match="signing CA certificate expired"):
+        ca.issue_x509(SID)
+    (ca.directory / "root.pem").unlink()
+    with pytest.raises(ConfigError, match="root.pem: cannot read CA certificate"):
+        LocalCA.load(ca.directory)
+
+
 @pytest.mark.parametrize(("kwargs", "code", "text"), [
     ({"ca_flag": True}, "leaf_is_ca", "is a CA"),
     ({"uris": [SID, "spiffe://example.com/b"]}, "uri_san_count", "2 URI SANs"),

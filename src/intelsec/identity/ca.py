@@ -95,6 +95,15 @@ def _name(td: str, cn: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, td), x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
+def _load_cert(path: Path) -> x509.Certificate:
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read CA certificate: {exc.strerror}") from None
+    except ValueError:
+        raise ConfigError(f"{path}: not a PEM certificate") from None
+
+
 class LocalCA:
     """Signs SVIDs for one trust domain with keys from a KeyStore."""
 
@@ -154,11 +163,8 @@ class LocalCA:
             meta = CaMeta.model_validate_json(meta_path.read_text())
         except ValueError as exc:
             raise ConfigError(f"{meta_path}: invalid CA metadata: {exc}") from None
-        root = x509.load_pem_x509_certificate((directory / "root.pem").read_bytes())
-        inter_path = directory / "intermediate.pem"
-        inter = x509.load_pem_x509_certificate(inter_path.read_bytes()) if meta.intermediate else None
-        if meta.intermediate and not inter_path.is_file():
-            raise ConfigError(f"{inter_path}: missing")
+        root = _load_cert(directory / "root.pem")
+        inter = _load_cert(directory / "intermediate.pem") if meta.intermediate else None
         return cls(directory, meta, keystore or FileKeyStore(directory / "keys"), root, inter, clock)
 
     def bundle(self) -> TrustBundle:
@@ -195,6 +201,9 @@ class LocalCA:
         signer, signer_key = self._signer()
         now = self.clock.now()
         not_after = min(now + ttl, signer.not_valid_after_utc)
+        if not_after <= now:
+            raise ConfigError(f"{self.directory}: the signing CA certificate expired at "
+                              f"{signer.not_valid_after_utc.isoformat()}; create a new CA")
         sans: list[x509.GeneralName] = [x509.UniformResourceIdentifier(str(sid))]
         sans += [x509.DNSName(d) for d in dns_names or []]
         cert = (
