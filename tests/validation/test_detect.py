@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -135,6 +136,10 @@ def test_cli_detect_run_and_check(capsys: pytest.CaptureFixture[str], corpus_dir
     assert res.code == 1
     res = invoke(capsys, "detect", "run", str(corpus_dir / "sigma" / "k8s"), "-e", str(tmp_path / "nope"))
     assert res.code == 2 and "no such event file" in res.err
+    truncated = tmp_path / "cut.jsonl.gz"
+    truncated.write_bytes(gzip.compress(b'{"a": 1}\n' * 100)[:20])
+    res = invoke(capsys, "detect", "run", str(corpus_dir / "sigma" / "k8s"), "-e", str(truncated))
+    assert res.code == 2 and f"{truncated}: cannot read" in res.err
     res = invoke(capsys, "detect", "check", str(corpus_dir / "sigma" / "legacy-aggregation"))
     assert res.code == 1 and "legacy aggregation" in res.err
     res = invoke(capsys, "detect", "check", str(corpus_dir / "sigma" / "k8s"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -80,8 +81,11 @@ def read_events(path: Path) -> tuple[list[dict[str, Any]], list[Quarantined]]:
     """Read JSON Lines, a JSON array, one JSON object or a CloudTrail `{"Records": [...]}` file."""
     if not path.is_file():
         raise InputError(f"{path}: no such event file")
-    with _open(path) as fh:
-        text = fh.read()
+    try:
+        with _open(path) as fh:
+            text = fh.read()
+    except (OSError, EOFError, zlib.error) as exc:  # a truncated or fake .gz; EOFError would read as Ctrl-D
+        raise InputError(f"{path}: cannot read: {exc}") from None
     stripped = text.lstrip()
     if stripped.startswith("["):
         return _whole(path, text)
