@@ -110,3 +110,12 @@ def test_workspace_patterns_and_disable(workspace_dir: Path, tmp_path: Path) -> 
     assert [(f["detector"], f["start"], f["end"]) for f in doc["findings"]] == [("employee_id", 0, 10),
                                                                                   ("acct", 30, 41)]
     assert r.returncode == 1 and json.dumps(doc).count("79927398713") == 0
+
+
+def test_max_line_holds_for_lines_read_whole(tmp_path: Path) -> None:
+    """A line over --max-line is skipped even when it arrives inside one read block."""
+    (tmp_path / "a.log").write_text(f"{SSN}\n{'x' * 3000} {CARD}\n{EMAIL}\n{'y' * 1025}\n")
+    doc, r = scan_json("a.log", "--max-line", "1024", cwd=tmp_path)
+    assert r.returncode == 2 and "a.log:2: line longer than 1024 bytes" in r.stderr and "a.log:4:" in r.stderr
+    assert doc["summary"]["skipped"]["long_lines"] == 2
+    assert [(f["line"], f["detector"]) for f in doc["findings"]] == [(1, "us_ssn"), (3, "email")]

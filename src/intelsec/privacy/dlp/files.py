@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from intelsec.privacy.dlp.engine import line_bounds
 from intelsec.privacy.dlp.scanner import Finding, Scanner
 
 BLOCK_SIZE = 1 << 20
@@ -146,9 +147,7 @@ class FileScanner:
                     yield self._block(block, line_no, name, bad)
                     line_no += n
                 if len(carry) > self.max_line:
-                    st.lines_skipped += 1
-                    self._problem(name, line_no, "line_too_long",
-                                  f"line longer than {self.max_line} bytes skipped")
+                    self._skip_long(name, line_no)
                     carry, skipping = b"", True
             if carry and not skipping:
                 self.stats.lines_scanned += 1
@@ -167,7 +166,23 @@ class FileScanner:
                 self._problem(name, bad[1], "invalid_utf8",
                               f"{bad[0]} line(s) not valid UTF-8 (first here); scanned with invalid bytes escaped")
 
+    def _skip_long(self, name: str, line: int) -> None:
+        self.stats.lines_skipped += 1
+        self._problem(name, line, "line_too_long", f"line longer than {self.max_line} bytes skipped")
+
+    def _drop_long_lines(self, block: bytes, line_no: int, name: str) -> bytes:
+        """Empty the over-long lines that arrived whole in one read (line numbers stay put)."""
+        starts, ends = line_bounds(block)
+        parts, prev = [], 0
+        for i in (ends - starts > self.max_line).nonzero()[0].tolist():
+            self._skip_long(name, line_no + i)
+            parts.append(block[prev:starts[i]])
+            prev = int(ends[i])
+        return block[prev:] if not parts else b"".join(parts) + block[prev:]
+
     def _block(self, block: bytes, line_no: int, name: str, bad: list[int]) -> list[Finding]:
+        if len(block) > self.max_line:
+            block = self._drop_long_lines(block, line_no, name)
         found: list[int] = []
         out = self.scanner.scan_block(block, line_no, found, name)
         if found:
