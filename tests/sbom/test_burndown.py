@@ -79,6 +79,9 @@ def test_cli_triage_records_and_burndown_reads(workspace_dir: Path, tmp_path: Pa
                      str(tmp_path / "c.json"), "-f", "json")
     assert partial.code == 2 and str(trunc) in partial.err
     assert json.loads(partial.out)["summary"]["failed_inputs"] == [str(trunc)]
+    assert "recorded" not in json.loads(partial.out)["summary"] and "not recorded" in partial.err
+    again = json.loads(invoke(capsys, "sbom", "burndown", "-w", ws, "-f", "json").out)
+    assert len(again["runs"]) == 2  # a partial triage would have marked the unread file's findings fixed
 
 
 def test_api_serves_burndown(workspace_dir: Path, tmp_path: Path) -> None:

@@ -139,7 +139,9 @@ def triage_cmd(
     ws = _workspace(workspace)
     settings = _settings(ws)
     result = run_triage(ws, settings, list(sbom or []), list(findings or []), epss, kev)
-    if record:
+    if record and result.failed_inputs:  # the unread file's vulnerabilities would all count as fixed
+        info("note: not recorded for the burn-down: some inputs could not be read")
+    elif record:
         db = _database(ws, database)
         if db is None:
             info("note: not recorded for the burn-down (no workspace; pass -w or --database)")
