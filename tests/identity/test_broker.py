@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from psycopg import sql
 from sqlalchemy import select
 
 from intelsec.identity.broker import BrokerHandler, PostgresBroker
@@ -208,6 +209,20 @@ def test_missing_group_role_issues_nothing(env: Env) -> None:
         assert list(s.scalars(select(CredentialIssue))) == []
     with psycopg.connect(f"host=127.0.0.1 port={env.pg.port} user=postgres dbname={env.dbname}") as c:
         assert c.execute("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'svc_ledger_%'").fetchone() == (0,)
+
+
+def test_admin_without_createrole_is_a_clear_error(env: Env) -> None:
+    from intelsec.errors import ConfigError
+
+    weak = f"weak_{env.dbname[-6:]}"
+    with psycopg.connect(f"host=127.0.0.1 port={env.pg.port} user=postgres dbname={env.dbname}",
+                         autocommit=True) as c:
+        c.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'weak-pw'").format(sql.Identifier(weak)))
+    broker = PostgresBroker(env.pg.url(env.dbname, weak, "weak-pw"), env.broker.grants, env.broker.db)
+    with pytest.raises(ConfigError, match="refused to create the role: permission denied"):
+        broker.issue(PAY, "x509")
+    with env.broker.db.session() as s:
+        assert list(s.scalars(select(CredentialIssue))) == []
 
 
 def test_live_credentials_are_capped_per_workload(env: Env) -> None:

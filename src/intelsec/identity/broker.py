@@ -113,6 +113,9 @@ class PostgresBroker:
                     conn.execute(stmt)
                 except psycopg.errors.UndefinedObject:
                     raise ConfigError(f"group role {grant.group_role!r} does not exist in PostgreSQL") from None
+                except psycopg.Error as exc:  # e.g. the admin lacks CREATEROLE: a 503, not a handler crash
+                    raise ConfigError("PostgreSQL refused to create the role: "
+                                      f"{exc.diag.message_primary or type(exc).__name__}") from None
         log.info("issued %s to %s via %s until %s", name, spiffe_id, method, until.isoformat())
         target = urlsplit(psycopg_dsn(self.admin_url))  # where to connect; never the admin's own login
         return Credential(username=name, password=password, group_role=grant.group_role, valid_until=until,
