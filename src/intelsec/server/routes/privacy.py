@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from intelsec.errors import IntelsecError
 from intelsec.privacy.detokenize import Detokenizer
@@ -120,8 +121,8 @@ async def detokenize(request: Request, ctx: Ctx) -> JSONResponse:
                              ticket=ticket)
         state.requests.labels("invalid").inc()
         return _error(422, msg, audit_id)
-    try:
-        res = svc.detokenize(caller, "api", req)
+    try:  # off the event loop: the key provider may be a network call (KMS) and the audit a database write
+        res = await run_in_threadpool(svc.detokenize, caller, "api", req)
     except Denied as exc:
         state.requests.labels("limited" if exc.status == 429 else "denied").inc()
         if exc.status == 429 and exc.audit_id:
