@@ -20,7 +20,7 @@ from intelsec.config import Workspace
 from intelsec.egress.decide import EgressDecider
 from intelsec.egress.metrics import EgressMetrics
 from intelsec.egress.models import ReadStats
-from intelsec.egress.proxy import ClientMap, EgressProxy, FlowLog, ProxySettings, static_resolver
+from intelsec.egress.proxy import BadRequest, ClientMap, EgressProxy, FlowLog, ProxySettings, static_resolver
 from intelsec.egress.readers import read_flows
 from tests.egress.proxyharness import RunningProxy, tls_material, upstream
 
@@ -237,3 +237,45 @@ def test_exception_expiring_while_proxy_runs(ws: Path, tmp_path: Path) -> None:
         assert r.status_code == 403 and "not approved for namespace dev" in r.text
     assert expired == ["SEC-9"]
     assert registry.get_sample_value("intelsec_egress_exceptions_expired") == 1
+
+
+def test_address_spellings_cannot_dodge_a_cidr_category(ws: Path, tmp_path: Path) -> None:
+    """Decimal, hex, IPv4-mapped and trailing-dot spellings resolve to the same address, so they are
+    judged as that address: prod enforces anonymizers, whose CIDR holds 203.0.113.7."""
+    cat = ws / "egress" / "categories" / "anonymizers.yaml"
+    cat.write_text(cat.read_text().replace("cidrs: []", "cidrs: [203.0.113.0/24]"))
+    proxy, _ = make_proxy(ws, "prod", tmp_path)
+    with RunningProxy(proxy) as rp:
+        for target in ("203.0.113.7", "3405803783", "0xcb.0.0x71.7", "[::ffff:203.0.113.7]", "torproject.org."):
+            answer = _raw(rp.port, f"CONNECT {target}:443 HTTP/1.1\r\n\r\n".encode())
+            assert answer.startswith(b"HTTP/1.1 403") and b"anonymizers" in answer, (target, answer[:200])
+    assert proxy.outcomes["blocked"] == 5
+
+
+def test_bare_line_feed_in_head_is_refused_not_forwarded(ws: Path, tmp_path: Path) -> None:
+    with upstream() as port:
+        proxy, _ = make_proxy(ws, "staging", tmp_path)
+        with RunningProxy(proxy) as rp:
+            smuggle = f"GET http://allowed.test:{port}/ HTTP/1.1\r\nX-A: 1\nHost: other\r\n\r\n".encode()
+            assert _raw(rp.port, smuggle).startswith(b"HTTP/1.1 400")
+            assert _raw(rp.port, f"GET http://allowed.test:{port}/ HTTP/1.1\nX: y\r\n\r\n".encode()).startswith(
+                b"HTTP/1.1 400"
+            )
+
+
+def test_identity_without_password_is_refused_at_load(ws: Path) -> None:
+    from intelsec.errors import ConfigError
+
+    enf = ws / "egress" / "enforcement.yaml"
+    enf.write_text(enf.read_text().replace("    password_env: TEST_EGRESS_PROXY_PW\n", "\n"))
+    with pytest.raises(ConfigError, match="password_env"):
+        EgressDecider(Workspace.load(ws), env="prod")
+
+
+def test_unset_password_variable_never_authenticates(ws: Path) -> None:
+    decider = EgressDecider(Workspace.load(ws), env="prod")
+    clients = ClientMap(decider.cfg.enforcement, {})
+    for password in ("", "anything"):
+        token = base64.b64encode(f"batch-job:{password}".encode()).decode()
+        with pytest.raises(BadRequest):
+            clients.identify("127.0.0.1", f"Basic {token}")

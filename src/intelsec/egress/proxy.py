@@ -14,9 +14,11 @@ import base64
 import binascii
 import contextlib
 import hmac
+import ipaddress
 import json
 import os
 import re
+import socket
 import threading
 import time
 from collections import Counter
@@ -39,6 +41,7 @@ BlockHook = Callable[[str, str, Verdict], None]
 ExpiryHook = Callable[[list[ExceptionEntry]], None]
 
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_NUMERIC_HOST = re.compile(r"^[0-9a-fx.]+$")
 _HOP = {"proxy-authorization", "proxy-connection", "connection", "keep-alive", "te", "trailer", "upgrade"}
 
 
@@ -86,10 +89,7 @@ class ClientMap:
 
     def __init__(self, enforcement: Enforcement, environ: Mapping[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
-        self._users = {
-            i.user: (i.namespace, env.get(i.password_env, "") if i.password_env else None)
-            for i in enforcement.identities
-        }
+        self._users = {i.user: (i.namespace, env.get(i.password_env, "")) for i in enforcement.identities}
         self._cidrs = CidrTable()
         for s in enforcement.sources:
             self._cidrs.add(s.cidr, s.namespace)
@@ -105,10 +105,11 @@ class ClientMap:
             except (binascii.Error, UnicodeDecodeError):
                 raise BadRequest(407, "malformed Proxy-Authorization") from None
             known = self._users.get(user)
-            expected = known[1] if known else None
-            # compare even for unknown users so timing does not reveal which names exist
+            expected = known[1] if known else ""
+            # compare even for unknown users so timing does not reveal which names exist; an unset
+            # password variable never authenticates
             ok = hmac.compare_digest(password.encode(), (expected or "\x00invalid").encode())
-            if known is None or (expected is not None and (not expected or not ok)):
+            if known is None or not expected or not ok:
                 raise BadRequest(407, "proxy authentication failed")
             return known[0]
         if peer_ip:
@@ -171,12 +172,28 @@ class Request:
     auth: str | None
 
 
+def canonical_host(host: str) -> str:
+    """One spelling per destination, so `2130706433`, `0x7f.1`, `::ffff:127.0.0.1` or a trailing
+    dot cannot dodge a CIDR or name rule while the resolver connects to the same address."""
+    host = host.lower().rstrip(".")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        if _NUMERIC_HOST.match(host):  # only what inet_aton (so also the resolver) reads as an address
+            with contextlib.suppress(OSError):
+                return socket.inet_ntoa(socket.inet_aton(host))
+        return host
+    return str(getattr(ip, "ipv4_mapped", None) or ip)
+
+
 def parse_head(raw: bytes) -> Request:
     try:
         text = raw.decode("latin-1")
     except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes every byte
         raise BadRequest(400, "undecodable request") from None
     lines = text.split("\r\n")
+    if any(c in line for line in lines for c in "\r\n\x00"):
+        raise BadRequest(400, "bare CR, LF or NUL in the request head")
     parts = lines[0].split(" ")
     if len(parts) != 3 or not _TOKEN.match(parts[0]) or not parts[2].startswith("HTTP/1."):
         raise BadRequest(400, "malformed request line")
@@ -192,12 +209,12 @@ def parse_head(raw: bytes) -> Request:
     auth = next((v for k, v in headers if k.lower() == "proxy-authorization"), None)
     if method == "CONNECT":
         host, sep, port_s = target.rpartition(":")
-        host = host.strip("[]")
+        host = canonical_host(host.strip("[]"))
         if not sep or not host or not port_s.isdigit() or not 0 < int(port_s) < 65536:
             raise BadRequest(400, "CONNECT target must be host:port")
-        return Request(method, host.lower(), int(port_s), b"", auth)
+        return Request(method, host, int(port_s), b"", auth)
     url = urlsplit(target)
-    if url.scheme != "http" or not url.hostname:
+    if url.scheme != "http" or not url.hostname or not canonical_host(url.hostname):
         raise BadRequest(400, "a proxy request needs an absolute http:// URL (use CONNECT for https)")
     try:
         port = url.port or 80
@@ -209,7 +226,7 @@ def parse_head(raw: bytes) -> Request:
     out = [f"{method} {path} {version}"]
     out += [f"{k}: {v}" for k, v in headers if k.lower() not in _HOP]
     out.append("Connection: close")
-    return Request(method, url.hostname.lower(), port, ("\r\n".join(out) + "\r\n\r\n").encode("latin-1"), auth)
+    return Request(method, canonical_host(url.hostname), port, ("\r\n".join(out) + "\r\n\r\n").encode("latin-1"), auth)
 
 
 def close_response_head(head: bytes) -> bytes:

@@ -164,11 +164,13 @@ class SourceMapping(_Strict):
 
 
 class ProxyIdentity(_Strict):
-    """A Proxy-Authorization (Basic) user mapped to a namespace; the password lives in the environment."""
+    """A Proxy-Authorization (Basic) user mapped to a namespace; the password lives in the environment.
+
+    The password is required: a user name alone would let any client claim any namespace."""
 
     user: str
     namespace: str
-    password_env: str | None = None
+    password_env: str = Field(min_length=1)
 
 
 DEFAULT_INTERNAL = [
