@@ -29,7 +29,8 @@ SID = "spiffe://example.com/ns/prod/sa/payments"
 
 def craft(ca: LocalCA, *, uris: list[str] | None = None, ca_flag: bool = False, ku: bool = True,
           cert_sign: bool = False, eku: list[x509.ObjectIdentifier] | None = None,
-          days: tuple[int, int] = (-1, 1), san: bool = True, ku_critical: bool = True) -> x509.Certificate:
+          days: tuple[int, int] = (-1, 1), san: bool = True, ku_critical: bool = True,
+          unknown_critical: bool = False) -> x509.Certificate:
     """A leaf signed by the CA root with exactly the defects asked for."""
     key = new_key()
     now = ca.clock.now()
@@ -42,6 +43,9 @@ def craft(ca: LocalCA, *, uris: list[str] | None = None, ca_flag: bool = False, 
                             ku_critical)
     if eku is not None:
         b = b.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+    if unknown_critical:
+        b = b.add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.99999.1"), b"\x05\x00"),
+                            critical=True)
     if san:
         b = b.add_extension(x509.SubjectAlternativeName(
             [x509.UniformResourceIdentifier(u) for u in (uris if uris is not None else [SID])]), critical=False)
@@ -123,6 +127,7 @@ def test_expired_or_damaged_ca_is_a_clear_error(tmp_path: Path, clock: FrozenClo
     ({"days": (-3, -1)}, "expired", "expired at"),
     ({"days": (1, 3)}, "not_yet_valid", "not valid before"),
     ({"ku_critical": False}, "key_usage_not_critical", "not marked critical"),
+    ({"unknown_critical": True}, "unknown_critical_extension", "1.3.6.1.4.1.99999.1"),
     ({"uris": ["spiffe://example.com"]}, "no_path", "has no path"),
 ])
 def test_bad_certificates_rejected_with_reason(ca: LocalCA, kwargs: dict, code: str, text: str) -> None:  # type: ignore[type-arg]

@@ -85,7 +85,16 @@ def leaf_spiffe_id(leaf: x509.Certificate, chk: _Check) -> SpiffeId | None:
     return sid
 
 
+def _check_critical(cert: x509.Certificate, what: str, chk: _Check) -> None:
+    """RFC 5280 (which the X.509-SVID standard's validation follows): unknown critical extensions fail."""
+    for ext in cert.extensions:
+        if ext.critical and isinstance(ext.value, x509.UnrecognizedExtension):
+            chk.fail("unknown_critical_extension",
+                     f"{what} has an unrecognised critical extension {ext.oid.dotted_string}")
+
+
 def _check_leaf(leaf: x509.Certificate, chk: _Check) -> None:
+    _check_critical(leaf, "leaf certificate", chk)
     bc = _ext(leaf, x509.BasicConstraints)
     if bc is not None and bc.ca:
         chk.fail("leaf_is_ca", "leaf certificate is a CA (basicConstraints cA=true)")
@@ -155,6 +164,7 @@ def _check_chain(chain: Sequence[x509.Certificate], roots: list[x509.Certificate
             chk.fail("intermediate_td", f"intermediate belongs to trust domain {issuer_id.trust_domain}, not {td}")
             return
         _check_dates(issuer, now, what, chk)
+        _check_critical(issuer, what, chk)
         if root is not None:
             return
         pool.remove(issuer)
