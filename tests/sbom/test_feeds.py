@@ -51,7 +51,8 @@ class _Feeds(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         body = {"/epss.csv.gz": gzip.compress(EPSS_CSV),
                 "/kev.json": json.dumps({"catalogVersion": "2025.08.25", "vulnerabilities": [
-                    {"cveID": "CVE-2019-14806", "dateAdded": "2025-01-01", "dueDate": "2025-01-22"}]}).encode()
+                    {"cveID": "CVE-2019-14806", "dateAdded": "2025-01-01", "dueDate": "2025-01-22"}]}).encode(),
+                "/portal": b"<html><body>Please log in to the proxy</body></html>",
                 }.get(self.path)
         self.send_response(200 if body else 404)
         self.end_headers()
@@ -71,6 +72,12 @@ def test_update_online_then_offline_keeps_cache(workspace_dir: Path, tmp_path: P
         missing = invoke(capsys, "sbom", "feeds", "update", "-w", ws, "--epss-url", f"{base}/nope",
                          "--kev-url", f"{base}/kev.json")
         assert missing.code == 2 and "404" in missing.err
+        portal = invoke(capsys, "sbom", "feeds", "update", "-w", ws, "--epss-url", f"{base}/portal",
+                        "--kev-url", f"{base}/portal")
+        assert portal.code == 2 and "not the expected feed" in portal.err and "still used" in portal.err
+        assert sorted(p.name for p in (workspace_dir / ".intelsec/feeds").iterdir()) == [
+            "epss_scores-current.csv.gz", "known_exploited_vulnerabilities.json"]
+        assert (workspace_dir / ".intelsec/feeds/epss_scores-current.csv.gz").read_bytes()[:2] == b"\x1f\x8b"
     finally:
         server.shutdown()
         server.server_close()

@@ -335,9 +335,8 @@ def feeds_update(
     jobs = ((epss_url or settings.epss_url, feeds.EPSS_CACHE), (kev_url or settings.kev_url, feeds.KEV_CACHE))
     for url, name in jobs:
         try:
-            size = feeds.download(url, target / name, timeout)
             loader = feeds.load_epss if name == feeds.EPSS_CACHE else feeds.load_kev
-            loader(target / name)  # refuse to keep something that is not the feed
+            size = feeds.download(url, target / name, timeout, check=loader)  # refuses what is not the feed
             info(f"updated {target / name} ({size} bytes)")
         except InputError as exc:
             errors.append(str(exc))

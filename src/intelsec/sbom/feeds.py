@@ -14,6 +14,7 @@ import io
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,9 +109,10 @@ def load_kev(path: str | Path, now: float | None = None) -> Feed:
         if not isinstance(entries, list):
             raise InputError(f"{p}: not a KEV catalog (no `vulnerabilities` list)")
     else:
-        entries = list(csv.DictReader(io.StringIO(text)))
-        if entries and "cveID" not in entries[0]:
+        reader = csv.DictReader(io.StringIO(text))
+        if "cveID" not in (reader.fieldnames or []):
             raise InputError(f"{p}:1: not a KEV CSV (expected a `cveID` column)")
+        entries = list(reader)
     for e in entries:
         if isinstance(e, dict) and isinstance(e.get("cveID"), str):
             feed.kev[e["cveID"].upper()] = {k: e.get(k) for k in ("dateAdded", "dueDate", "knownRansomwareCampaignUse")}
@@ -132,9 +134,14 @@ def resolve(explicit: str | Path | None, state_dir: Path | None, cache_name: str
     return None
 
 
-def download(url: str, dest: Path, timeout: float = 30.0) -> int:
-    """Fetch `url` to `dest` atomically; raise InputError naming the cached copy's age when offline."""
+def download(url: str, dest: Path, timeout: float = 30.0, check: Callable[[Path], object] | None = None) -> int:
+    """Fetch `url` to `dest` atomically; `check` (a loader) must accept the download before it
+    replaces the cache. Raise InputError naming the cached copy's age when offline or refused."""
     import httpx
+
+    def kept() -> str:
+        return f"cached copy from {_age(dest):.1f} days ago is still used" if dest.is_file() \
+            else "no cached copy: pass the file with --epss/--kev"
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -143,10 +150,15 @@ def download(url: str, dest: Path, timeout: float = 30.0) -> int:
             resp.raise_for_status()
             body = resp.content
     except httpx.HTTPError as exc:
-        cached = f"cached copy from {_age(dest):.1f} days ago is still used" if dest.is_file() \
-            else "no cached copy: pass the file with --epss/--kev"
-        raise InputError(f"cannot download {url}: {type(exc).__name__}: {exc}; {cached}") from None
+        raise InputError(f"cannot download {url}: {type(exc).__name__}: {exc}; {kept()}") from None
     tmp = dest.with_suffix(dest.suffix + ".part")
     tmp.write_bytes(body)
+    try:
+        if check is not None:
+            check(tmp)  # a proxy's login page must not replace a good cache
+    except InputError as exc:
+        tmp.unlink(missing_ok=True)
+        why = str(exc).split(": ", 1)[-1]
+        raise InputError(f"{url}: not the expected feed ({why}); {kept()}") from None
     os.replace(tmp, dest)
     return len(body)
