@@ -40,6 +40,8 @@ def test_feed_shapes(corpus_dir: Path, tmp_path: Path) -> None:
     bad.write_text("cve,epss,percentile\nCVE-1,high,0.1\n")
     with pytest.raises(InputError, match=r"bad.csv:2"):
         load_epss(bad)
+    with pytest.raises(InputError, match=r"\[0\]: bad EPSS record for CVE-1"):
+        load_epss(write_json(tmp_path / "e.json", [{"cve": "CVE-1", "epss": "high"}]))
     with pytest.raises(InputError, match="not a KEV"):
         load_kev(write_json(tmp_path / "k.json", {"foo": 1}))
 

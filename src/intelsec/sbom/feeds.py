@@ -71,9 +71,12 @@ def load_epss(path: str | Path, now: float | None = None) -> Feed:
             records = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"{p}:{exc.lineno}: invalid JSON: {exc.msg}") from None
-        for rec in records if isinstance(records, list) else []:
+        for i, rec in enumerate(records if isinstance(records, list) else []):
             if isinstance(rec, dict) and isinstance(rec.get("cve"), str):
-                feed.epss[rec["cve"].upper()] = (float(rec.get("epss") or 0), float(rec.get("percentile") or 0))
+                try:
+                    feed.epss[rec["cve"].upper()] = (float(rec.get("epss") or 0), float(rec.get("percentile") or 0))
+                except (TypeError, ValueError):
+                    raise InputError(f"{p}: [{i}]: bad EPSS record for {rec['cve'][:40]}") from None
         return feed
     lines = text.splitlines()
     start = 0
