@@ -66,3 +66,35 @@ def test_control_plane_egress(workspace_dir: Path) -> None:
     with pytest.raises(httpx.TransportError):
         httpx.get("http://x.io/", proxy=f"http://127.0.0.1:{port}", timeout=3)
     db.dispose()
+
+
+def test_exception_expiring_under_the_decide_api_stops_applying_and_alerts(workspace_dir: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from intelsec.clock import FrozenClock
+
+    (workspace_dir / "egress" / "exceptions.yaml").write_text(
+        "exceptions:\n  - namespace: dev\n    destination: new.vendor.io\n    ticket: SEC-7\n    owner: o\n"
+        "    expires: 2026-06-01T13:00:00Z\n"
+    )
+    clock = FrozenClock(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
+    ws = Workspace.load(workspace_dir)
+    upgrade(ws.database_url())
+    db = Database(ws.database_url())
+    ask = {"namespace": "dev", "host": "new.vendor.io", "env": "staging"}
+    with serve(create_app(ws, db, clock=clock, run_dispatcher=False)) as base:
+        r = httpx.post(f"{base}/api/v1/egress/decide", json=ask, timeout=10).json()
+        assert r["verdict"] == "allow" and r["exception"]
+        clock.advance(timedelta(hours=2))
+        r = httpx.post(f"{base}/api/v1/egress/decide", json=ask, timeout=10).json()
+        assert r["verdict"] == "block" and r["exception"] is None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            alerts = httpx.get(f"{base}/api/v1/alerts", params={"source": "egress"}, timeout=10).json()["alerts"]
+            if any(a["rule"] == "egress.exception_ttl_breach" for a in alerts):
+                break
+            time.sleep(0.2)
+        breaches = [a["entity"] for a in alerts if a["rule"] == "egress.exception_ttl_breach"]
+        assert breaches == ["SEC-7:dev:new.vendor.io"]
+        assert "intelsec_egress_exceptions_expired 1.0" in httpx.get(f"{base}/metrics", timeout=10).text
+    db.dispose()

@@ -82,7 +82,7 @@ class EgressDecider:
         self.engine = engine
         self.digest = engine.digest
         self.next_expiry = min((e.expires for e in self.active), default=None)
-        self._memo.clear()
+        self._memo = {}  # a new dict: a judge() still holding the old one cannot refill this one
 
     def refresh(self) -> list[ExceptionEntry]:
         """Rebuild when an active exception has expired; return the ones that just expired."""
@@ -140,13 +140,14 @@ class EgressDecider:
         if internal:
             return ns, _INTERNAL
         key = (ns, host, ip, flow.dst_port)
-        verdict = self._memo.get(key)
+        memo = self._memo  # before the engine: a rebuild swaps the engine first, then the memo
+        verdict = memo.get(key)
         if verdict is None:
             category = self.categorizer.categorize(host, ip)
             verdict = self._evaluate(ns, host, ip, flow.dst_port, category)
-            if len(self._memo) > MEMO_LIMIT:
-                self._memo.clear()
-            self._memo[key] = verdict
+            if len(memo) > MEMO_LIMIT:
+                memo.clear()
+            memo[key] = verdict
         return ns, verdict
 
     def decide(self, ns: str, host: str | None, ip: str | None, port: int | None) -> Verdict:

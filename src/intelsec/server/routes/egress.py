@@ -37,10 +37,23 @@ class EgressState:
             if d is None:
                 d = EgressDecider(self.ctx.workspace, env=env, clock=self.ctx.clock)
                 self.deciders[key] = d
-                if self.metrics is not None:
-                    self.metrics.set_exceptions(dict(Counter(e.namespace for e in d.active)), len(d.expired))
-            d.refresh()
-            return d
+                self._publish(d)
+            expired = d.refresh()
+        if expired:
+            self.on_expired(d, expired)
+        return d
+
+    def _publish(self, d: Any) -> None:
+        if self.metrics is not None:
+            self.metrics.set_exceptions(dict(Counter(e.namespace for e in d.active)), len(d.expired))
+
+    def on_expired(self, d: Any, expired: list[Any]) -> None:
+        """Whichever caller (API or proxy) notices an expiry first alerts; the store de-duplicates."""
+        from intelsec.egress import alerting
+
+        self._publish(d)
+        for e in expired:
+            threading.Thread(target=self.ctx.alerts.raise_alert, args=(alerting.ttl_breach(e),), daemon=True).start()
 
 
 def _start_proxy(ctx: AppContext, state: EgressState) -> None:
@@ -58,10 +71,6 @@ def _start_proxy(ctx: AppContext, state: EgressState) -> None:
     def send(alert: Any) -> None:
         threading.Thread(target=ctx.alerts.raise_alert, args=(alert,), daemon=True).start()
 
-    def on_expired(expired: list[Any]) -> None:
-        for e in expired:
-            send(alerting.ttl_breach(e))
-
     proxy = EgressProxy(
         decider,
         ClientMap(decider.cfg.enforcement),
@@ -76,7 +85,7 @@ def _start_proxy(ctx: AppContext, state: EgressState) -> None:
         flow_log=FlowLog(ctx.workspace.path(cfg.flow_log)),
         metrics=state.metrics,
         on_block=lambda ns, dest, v: send(alerting.blocked(ns, dest, v.category, 1, decider.env, list(v.reasons))),
-        on_expired=on_expired,
+        on_expired=lambda expired: state.on_expired(decider, expired),
     )
     state.proxy = ProxyThread(proxy)
     bound = state.proxy.start()
