@@ -32,9 +32,6 @@ class SpiffeId:
     def segments(self) -> list[str]:
         return self.path.split("/")[1:] if self.path else []
 
-    def member_of(self, trust_domain: str) -> bool:
-        return self.trust_domain == trust_domain
-
 
 def validate_trust_domain(td: str) -> str:
     """Check a bare trust domain name (no scheme) and return it."""
@@ -92,15 +89,3 @@ def parse_spiffe_id(text: str) -> SpiffeId:
     validate_trust_domain(td)
     _validate_path(path)
     return SpiffeId(td, path)
-
-
-def is_spiffe_id(text: str) -> bool:
-    try:
-        parse_spiffe_id(text)
-    except InvalidSpiffeId:
-        return False
-    return True
-
-
-def trust_domain_id(td: str) -> SpiffeId:
-    return SpiffeId(validate_trust_domain(td), "")
