@@ -63,18 +63,19 @@ def _run(c: FF1 | FF31, values: list[str], encrypt: bool) -> tuple[list[str | No
     return out, errors
 
 
-def _walk(c: FF1 | FF31, values: list[str], encrypt: bool, ok: Callable[[str], bool],
+def _walk(c: FF1 | FF31, values: list[str], encrypt: bool, ok: Callable[[int, str], bool],
           limit: int = 10_000) -> tuple[list[str | None], dict[int, str]]:
-    """Cycle-walking: re-apply the permutation until `ok` holds, restricting it to the valid subset."""
+    """Cycle-walking: re-apply the permutation until `ok(index, value)` holds, restricting it to the
+    valid subset of each value (the subset must contain the value itself)."""
     out, errors = _run(c, values, encrypt)
-    todo = [i for i, v in enumerate(out) if v is not None and not ok(v)]
+    todo = [i for i, v in enumerate(out) if v is not None and not ok(i, v)]
     for _ in range(limit):
         if not todo:
             return out, errors
         again, _ = _run(c, [out[i] for i in todo], encrypt)  # type: ignore[misc]
         for i, v in zip(todo, again, strict=True):
             out[i] = v
-        todo = [i for i in todo if not ok(out[i])]  # type: ignore[arg-type]
+        todo = [i for i in todo if not ok(i, out[i])]  # type: ignore[arg-type]
     for i in todo:
         out[i] = None
         errors[i] = "cycle-walking did not converge"
@@ -202,7 +203,7 @@ class AccountIdTokenizer(Tokenizer):
             groups.setdefault(_classes(core), []).append((i, core, seps))
         for cls, items in groups.items():
             out, errors = _walk(self._ciphers[cls], [c for _, c, _ in items], encrypt,
-                                lambda t, cls=cls: _classes(t) == cls)  # type: ignore[misc]
+                                lambda _, t, cls=cls: _classes(t) == cls)  # type: ignore[misc]
             for k, (i, _, seps) in enumerate(items):
                 if k in errors:
                     res.errors[i] = f"account_id: {errors[k]}"
@@ -264,7 +265,7 @@ class CardTokenizer(Tokenizer):
             for k, t in enumerate(tails):
                 by_tail.setdefault(t, []).append(k)
             for tail, ks in by_tail.items():
-                o, e = _walk(self._c, [bodies[k] for k in ks], encrypt, lambda b, t=tail: luhn_ok(b + t))  # type: ignore[misc]
+                o, e = _walk(self._c, [bodies[k] for k in ks], encrypt, lambda _, b, t=tail: luhn_ok(b + t))  # type: ignore[misc]
                 for j, k in enumerate(ks):
                     out[k] = o[j]
                     if j in e:
@@ -391,7 +392,9 @@ class EmailTokenizer(Tokenizer):
     Local part and domain name are tokenized separately (so every address at one domain shares the
     domain token) when each has at least 4 letters/digits, the radix-36 minimum of NIST SP 800-38G
     Rev. 1. When either is shorter, both are tokenized together as one value (lengths are kept, so
-    the detokenizer knows which case applies). Fewer than 4 in total: refused.
+    the detokenizer knows which case applies). Fewer than 4 in total: refused. A domain token whose
+    last labels would read as a longer public suffix (`xy.com.br` from `mail.foo.br`) is cycle-walked
+    away, or the detokenizer would split the token's domain differently.
     """
 
     kind = "email"
@@ -435,9 +438,14 @@ class EmailTokenizer(Tokenizer):
             else:
                 res.errors[i] = (f"email: fewer than {self.minlen} letters/digits in local part and domain name "
                                  "together, below the NIST minimum domain for radix 36")
+        def same_suffix(i: int, dcore: str) -> bool:
+            _, _, _, dseps, suffix = parsed[i]
+            return split_domain(f"{_join_core(dcore, dseps)}.{suffix}")[1] == suffix
+
         lo, le = _run(self._local, [parsed[i][0] for i in sep_l], encrypt)
-        do, de = _run(self._domain, [parsed[i][2] for i in sep_d], encrypt)
-        jo, je = _run(self._joint, [parsed[i][0] + parsed[i][2] for i in joint], encrypt)
+        do, de = _walk(self._domain, [parsed[i][2] for i in sep_d], encrypt, lambda k, t: same_suffix(sep_d[k], t))
+        jo, je = _walk(self._joint, [parsed[i][0] + parsed[i][2] for i in joint], encrypt,
+                       lambda k, t: same_suffix(joint[k], t[len(parsed[joint[k]][0]):]))
         new: dict[int, tuple[str | None, str | None]] = {}
         for k, i in enumerate(sep_l):
             new[i] = (lo[k], do[k])
