@@ -211,6 +211,11 @@ def test_missing_group_role_issues_nothing(env: Env) -> None:
         assert c.execute("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'svc_ledger_%'").fetchone() == (0,)
 
 
+def test_broker_repr_hides_the_admin_url() -> None:
+    b = PostgresBroker("postgresql://admin:hunter2-secret@db/app", [], Database("sqlite://"))
+    assert "hunter2" not in repr(b)
+
+
 def test_admin_without_createrole_is_a_clear_error(env: Env) -> None:
     from intelsec.errors import ConfigError
 

@@ -66,7 +66,7 @@ def psycopg_dsn(url: str) -> str:
 
 @dataclass
 class PostgresBroker:
-    admin_url: str
+    admin_url: str = field(repr=False)  # may carry the admin password
     grants: list[Grant]
     db: Database
     ttl: timedelta = timedelta(minutes=10)
