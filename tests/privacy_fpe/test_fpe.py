@@ -65,6 +65,8 @@ def test_custom_unicode_alphabet() -> None:
     (lambda: FF1(KEY, b"", 10, "0123"), "radix is 10"),
     (lambda: FF1(KEY, b"", 3, "aab"), "repeated"),
     (lambda: FF1(KEY, b"", 100), "custom alphabet"),
+    (lambda: FF1(KEY, b"", 1), "outside 2..65536"),
+    (lambda: FF31(KEY, TWEAK7, 1 << 17, "".join(map(chr, range(0x100, 0x100 + (1 << 17))))), "outside 2..65536"),
     (lambda: cipher("ff3", KEY, TWEAK7), "unknown algorithm"),
 ])
 def test_bad_parameters(make, needle: str) -> None:  # type: ignore[no-untyped-def]

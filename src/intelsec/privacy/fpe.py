@@ -53,16 +53,16 @@ class Alphabet:
     """Characters <-> digits for one radix, vectorised over equal-length strings."""
 
     def __init__(self, radix: int, alphabet: str | None) -> None:
+        if not 2 <= radix <= 1 << 16:
+            raise FPEError(f"radix {radix} is outside 2..65536")
         if alphabet is None:
-            if not 2 <= radix <= len(BASE62):
+            if radix > len(BASE62):
                 raise FPEError(f"radix {radix} needs a custom alphabet (the default alphabet covers 2..62)")
             alphabet = BASE62[:radix]
         if len(alphabet) != radix:
             raise FPEError(f"alphabet has {len(alphabet)} characters but radix is {radix}")
         if len(set(alphabet)) != len(alphabet):
             raise FPEError("alphabet has repeated characters")
-        if not 2 <= radix <= 1 << 16:
-            raise FPEError(f"radix {radix} is outside 2..65536")
         self.chars = alphabet
         self.charset = frozenset(alphabet)
         self.radix = radix
