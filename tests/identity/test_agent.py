@@ -254,3 +254,13 @@ def test_agent_refuses_to_replace_a_regular_file(tmp_path: Path) -> None:
         agent.start()
     agent.stop()
     assert target.read_text() == "keep me"
+
+
+def test_agent_socket_that_cannot_be_created_is_a_config_error(tmp_path: Path) -> None:
+    ca = LocalCA.init(tmp_path / "ca", "example.com")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    agent = Agent(ca, [], blocker / "agent.sock")  # parent is a regular file
+    with pytest.raises(ConfigError, match="cannot create the Workload API socket"):
+        agent.start()
+    agent.stop()

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from intelsec.errors import InputError
 from intelsec.identity.upstream import UpstreamError, UpstreamPool
 from tests.identity.netutil import LoopThread
 from tests.pgserver import free_port
@@ -69,5 +70,5 @@ def test_unreachable_upstream_and_bad_url(lt: LoopThread) -> None:
     pool = UpstreamPool(f"http://127.0.0.1:{free_port()}", timeout=5)
     with pytest.raises(UpstreamError, match="upstream 127.0.0.1"):
         lt.run(pool.send("GET", "/", [], b""))
-    with pytest.raises(ValueError, match="http://HOST:PORT"):
+    with pytest.raises(InputError, match="http://HOST:PORT"):
         UpstreamPool("https://example.com:443")

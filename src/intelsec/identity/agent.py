@@ -199,10 +199,14 @@ class PeerRelay:
             if not stat.S_ISSOCK(self.path.stat().st_mode):
                 raise ConfigError(f"{self.path}: exists and is not a socket; refusing to replace it")
             self.path.unlink()  # a stale socket from an earlier run
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.bind(str(self.path))
-        os.chmod(self.path, 0o777)  # noqa: S103 - any local workload may ask; attestation decides what it gets
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            sock.bind(str(self.path))
+            os.chmod(self.path, 0o777)  # noqa: S103 - any local workload may ask; attestation decides what it gets
+        except OSError as exc:
+            sock.close()
+            raise ConfigError(f"{self.path}: cannot create the Workload API socket: {exc.strerror or exc}") from None
         sock.listen(64)
         sock.settimeout(0.5)
         self._sock = sock
@@ -272,8 +276,8 @@ class Agent:
         self.relay = PeerRelay(socket_path, self.port, self.peers)
 
     def start(self) -> None:
+        self.relay.start()  # first: a socket that cannot be created leaves no gRPC server running
         self.server.start()
-        self.relay.start()
 
     def stop(self, grace: float = 1.0) -> None:
         self.relay.stop()

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import h11
 
+from intelsec.errors import InputError
 from intelsec.identity.httpserver import Response
 
 
@@ -39,7 +40,7 @@ class UpstreamPool:
     def __init__(self, url: str, timeout: float = 30.0, max_idle: int = 64) -> None:
         parts = urlsplit(url if "://" in url else f"http://{url}")
         if parts.scheme != "http" or not parts.hostname or not parts.port:
-            raise ValueError(f"upstream must be http://HOST:PORT, got {url!r}")
+            raise InputError(f"--upstream must be http://HOST:PORT (the local app, plain HTTP), got {url!r}")
         self.host, self.port, self.timeout, self.max_idle = parts.hostname, parts.port, timeout, max_idle
         self.authority = f"{parts.hostname}:{parts.port}"
         self._idle: list[_Conn] = []
