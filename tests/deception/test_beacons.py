@@ -146,3 +146,27 @@ def test_replay_guard_forgets_signatures_once_they_are_stale() -> None:
     guard = ReplayGuard(window=600)
     assert guard.first_time("sha256=a", 0.0) and not guard.first_time("sha256=a", 599.0)
     assert guard.first_time("sha256=b", 700.0) and guard.first_time("sha256=a", 700.0)
+
+
+def test_random_canary_url_tokens_do_not_reach_the_store_each_time(deployed: Deployed) -> None:
+    from datetime import timedelta
+
+    from intelsec.clock import FrozenClock
+    from intelsec.server.routes.deception import KeyCache
+
+    token = deployed.registry.current("canary-url-breakglass").public
+    calls = []
+    real = deployed.registry.watched
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return real()
+
+    deployed.registry.watched = counting  # type: ignore[method-assign]
+    clock = FrozenClock()
+    cache = KeyCache(deployed.registry, clock)
+    assert [m.asset_id for m in cache.canary_url(token)] == ["canary-url-breakglass"]
+    assert all(cache.canary_url(f"random-{i}") == [] for i in range(200))
+    assert len(calls) == 1  # one load; misses reload at most once a second
+    clock.advance(timedelta(seconds=1.5))
+    assert cache.canary_url("random-x") == [] and len(calls) == 2

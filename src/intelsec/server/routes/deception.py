@@ -19,7 +19,7 @@ from intelsec.deception import beacons
 from intelsec.deception.honeytokens import check_test_token
 from intelsec.deception.noise import noise
 from intelsec.deception.pglog import PgLogWatcher, state_file_for
-from intelsec.deception.registry import Registry
+from intelsec.deception.registry import Material, Registry
 from intelsec.deception.schemas import ServiceSettings
 from intelsec.deception.touches import Touch, raise_pg_attempts, raise_touch
 from intelsec.errors import ConfigError
@@ -42,18 +42,32 @@ class KeyCache:
     def __init__(self, registry: Registry, clock: Clock, ttl: float = 5.0) -> None:
         self.registry, self.clock, self.ttl = registry, clock, ttl
         self._keys: dict[str, list[str]] = {}
+        self._urls: dict[str, list[Material]] = {}  # canary URL token -> its material
         self._loaded = float("-inf")
         self._lock = threading.Lock()
 
-    def keys(self, asset_id: str, refresh: bool = False) -> list[str]:
+    def _load(self, refresh: bool) -> None:
         now = self.clock.now().timestamp()
         with self._lock:
             if not 0 <= now - self._loaded < (1.0 if refresh else self.ttl):
                 keys: dict[str, list[str]] = {}
+                urls: dict[str, list[Material]] = {}
                 for m in self.registry.watched():
                     keys.setdefault(m.asset_id, []).append(m.key)
-                self._keys, self._loaded = keys, now
-            return self._keys.get(asset_id, [])
+                    if m.kind == "canary_url":
+                        urls.setdefault(m.public, []).append(m)
+                self._keys, self._urls, self._loaded = keys, urls, now
+
+    def keys(self, asset_id: str, refresh: bool = False) -> list[str]:
+        self._load(refresh)
+        return self._keys.get(asset_id, [])
+
+    def canary_url(self, token: str) -> list[Material]:
+        """Material of the canary URL `token`, so random-token floods never reach the database either."""
+        self._load(False)
+        if token not in self._urls:
+            self._load(True)
+        return self._urls.get(token, [])
 
 
 class DeceptionState:
@@ -220,7 +234,7 @@ async def canary_url_hit(token: str, request: Request, ctx: Ctx) -> JSONResponse
     state = _state(ctx)
     from starlette.concurrency import run_in_threadpool
 
-    found = await run_in_threadpool(state.registry.watched, None, "canary_url", token[:255])
+    found = await run_in_threadpool(state.keys.canary_url, token)
     if found:
         material = found[0]
         test_header = request.headers.get(beacons.TEST_HEADER)
