@@ -184,3 +184,16 @@ def test_unreadable_records_and_files(ws: Path, tmp_path: Path, capsys: pytest.C
         r = invoke(capsys, "privacy", "tokenize", "-w", str(ws), str(tmp_path / name), "-o", str(tmp_path / "out"))
         assert r.code == 2 and r.err.startswith(f"error: {tmp_path / name}: "), r.err
         assert "Traceback" not in r.err and "unexpected" not in r.err
+
+
+def test_parquet_column_null_in_the_first_batch(ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    schema = tmp_path / "s.yaml"
+    schema.write_text("fields:\n  email: email\n  note: keep\n")
+    rows = [{"email": f"user{i}.name@example.com", "note": None if i < 100 else f"n{i}"} for i in range(200)]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "in.parquet")
+    r = invoke(capsys, "privacy", "tokenize", "-w", str(ws), "--schema", str(schema), "--batch-size", "64",
+               str(tmp_path / "in.parquet"), "-o", str(tmp_path / "out.parquet"))
+    assert r.code == 0, r.err
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert table.schema.field("note").type == pa.string() and table.column("note").to_pylist()[99:101] == [None, "n100"]
+    assert not set(table.column("email").to_pylist()) & {r["email"] for r in rows}

@@ -110,7 +110,6 @@ class Writer:
         self._csv: csv.DictWriter[str] | None = None
         self._pq: Any = None
         self._schema: pa.Schema | None = None
-        self._inferred: pa.Schema | None = None
 
     def write(self, batch: pa.RecordBatch) -> None:
         records = batch.column("record").to_pylist()
@@ -130,16 +129,17 @@ class Writer:
             return
         import pyarrow.parquet as pq
 
+        table = pa.Table.from_pylist(rows)  # types inferred per batch: a column may be all null in one
         if self._pq is None:
-            table = pa.Table.from_pylist(rows)
-            self._inferred = table.schema
             target = self._restore_types(table)
             self._schema = target.schema.with_metadata({"intelsec.tokenization": json.dumps(self.metadata)})
             self._pq = pq.ParquetWriter(self.path, self._schema)
-        else:
-            table = pa.Table.from_pylist(rows, schema=self._inferred)
         assert self._schema is not None
-        self._pq.write_table(table.cast(self._schema.remove_metadata()).replace_schema_metadata(self._schema.metadata))
+        try:
+            table = table.select(self._schema.names).cast(self._schema.remove_metadata())
+        except (KeyError, pa.ArrowException) as exc:
+            raise InputError(f"{self.path}: records do not fit the columns written so far ({exc})") from None
+        self._pq.write_table(table.replace_schema_metadata(self._schema.metadata))
 
     def _restore_types(self, table: pa.Table) -> pa.Table:
         """Give columns back their source types (timestamps came through JSON as text) where they still fit."""
