@@ -109,3 +109,7 @@ def test_outbound_sidecar_refuses_non_loopback_listen(tmp_path: Path, capsys: py
     assert res.code == 2 and "loopback only" in res.err
     res = invoke(capsys, "identity", "sidecar", "--listen", "127.0.0.1:1", "--upstream", "127.0.0.1:2")
     assert res.code == 2 and "--cert" in res.err
+    other = write_svid(ca.issue_x509(PAY), ca.bundle(), tmp_path / "o")
+    res = invoke(capsys, "identity", "sidecar", "--listen", "127.0.0.1:1", "--upstream", "127.0.0.1:2",
+                 "--cert", files["cert"], "--key", other["key"], "--bundle", files["bundle"])
+    assert res.code == 2 and "cannot use its certificate and key (KEY_VALUES_MISMATCH)" in res.err

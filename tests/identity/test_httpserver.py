@@ -45,3 +45,12 @@ def test_pipelined_keepalive_requests(addr: tuple[str, int]) -> None:
     req = b"GET /one HTTP/1.1\r\nhost: a\r\n\r\nGET /two HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n"
     out = exchange(addr, req)
     assert out.count(b"HTTP/1.1 200") == 2 and b'"/one"' in out and b'"/two"' in out
+
+
+def test_port_in_use_is_a_config_error(addr: tuple[str, int]) -> None:
+    import asyncio
+
+    from intelsec.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="cannot listen on"):
+        asyncio.run(httpserver.HttpServer(echo, lambda: None).start(*addr))

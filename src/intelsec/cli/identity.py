@@ -226,6 +226,15 @@ def verify_jwt(
 
 
 def _source(cert: Path | None, key: Path | None, bundles: list[Path] | None, socket: str | None):  # type: ignore[no-untyped-def]
+    """The SVID source, checked at once: unreadable files, a key that does not fit, an unreachable agent."""
+    from intelsec.identity.tlsconfig import server_context
+
+    source = _open_source(cert, key, bundles, socket)
+    server_context(source.material())
+    return source
+
+
+def _open_source(cert: Path | None, key: Path | None, bundles: list[Path] | None, socket: str | None):  # type: ignore[no-untyped-def]
     if socket:
         from intelsec.identity.workload import WorkloadApiSource
 
@@ -309,7 +318,6 @@ def sidecar(
     check_format(mode, ("enforce", "shadow"))
     check_format(direction, ("inbound", "outbound"))
     source = _source(cert, key, bundle, socket)
-    source.material()  # fail fast on unreadable files or an unreachable agent
     registry = CollectorRegistry()
     m = SidecarMetrics(registry)
     if direction == "inbound":
@@ -444,7 +452,6 @@ def broker(
     if not settings.grants:
         raise ConfigError(f"{ws.root / 'intelsec.yaml'}: identity.broker.grants is empty; nothing could be issued")
     source = _source(cert, key, bundle, socket)
-    source.material()
     pb = PostgresBroker(admin_url, settings.grants, open_database(ws, database), _ttl(settings.ttl),
                         settings.role_prefix, max_active=settings.max_active_per_workload)
     handler = BrokerHandler(pb, source, settings.audience)

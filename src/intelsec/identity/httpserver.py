@@ -70,7 +70,12 @@ class HttpServer:
         self._server: asyncio.Server | None = None
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
-        self._server = await asyncio.start_server(self._connection, host, port)
+        try:
+            self._server = await asyncio.start_server(self._connection, host, port)
+        except OSError as exc:
+            from intelsec.errors import ConfigError
+
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         sock = self._server.sockets[0].getsockname()
         return sock[0], sock[1]
 

@@ -18,6 +18,7 @@ from typing import Any
 from cryptography import x509
 
 from intelsec.clock import utcnow
+from intelsec.errors import InputError
 from intelsec.identity.bundle import TrustBundle
 from intelsec.identity.verify import Verdict, verify_x509_svid
 
@@ -52,7 +53,11 @@ def _load_chain(ctx: ssl.SSLContext, material: Material) -> None:
         fd = os.open(key, os.O_WRONLY | os.O_CREAT, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(material.key_pem)
-        ctx.load_cert_chain(cert, key)
+        try:
+            ctx.load_cert_chain(cert, key)
+        except ssl.SSLError as exc:
+            raise InputError(f"SVID of {material.spiffe_id}: cannot use its certificate and key "
+                             f"({exc.reason or exc})") from None
 
 
 def _base(material: Material, purpose: ssl.Purpose) -> ssl.SSLContext:
