@@ -86,6 +86,10 @@ def test_keyring_errors(tmp_path: Path) -> None:
         ring.rotate("nope")
     with pytest.raises(NotFoundError, match="no version 9"):
         ring.data_key("k", 9)
+    for bad in ("[]", '{"keys": {"k": {}}}', '{"keys": {"k": {"versions": [{"version": 1}]}}}'):
+        ring.path.write_text(bad)
+        with pytest.raises(InputError, match="not a keyring file"):
+            ring.list()
 
 
 def test_aws_kms_provider_against_moto(tmp_path: Path, moto_kms: str, kms_key: str) -> None:

@@ -23,6 +23,16 @@ KEY_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 ALGS = ("ff1", "ff3-1")
 
 
+def _well_formed(data: Any) -> bool:
+    """The keyring's shape: {"keys": {id: {"versions": [{version, alg, ..., wrapped: {provider}}]}}}."""
+    fields = ("version", "alg", "state", "created_at", "kcv", "wrapped")
+    return isinstance(data, dict) and isinstance(data.get("keys"), dict) and all(
+        isinstance(e, dict) and isinstance(e.get("versions"), list) and bool(e["versions"]) and all(
+            isinstance(v, dict) and all(f in v for f in fields) and isinstance(v["wrapped"], dict)
+            and "provider" in v["wrapped"] for v in e["versions"])
+        for e in data["keys"].values())
+
+
 def key_check_value(material: bytes) -> str:
     """A short public fingerprint that tells two copies of a key apart without revealing it."""
     return hmac.new(material, b"intelsec key check value", hashlib.sha256).hexdigest()[:12]
@@ -47,6 +57,8 @@ class Keyring:
             data: dict[str, Any] = json.loads(self.path.read_text())
         except ValueError as exc:
             raise InputError(f"{self.path}: not a keyring file ({exc.__class__.__name__})") from None
+        if not _well_formed(data):
+            raise InputError(f"{self.path}: not a keyring file (unexpected structure)")
         return data
 
     def _save(self, data: dict[str, Any]) -> None:
