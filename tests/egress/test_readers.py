@@ -185,6 +185,21 @@ def test_gzip_and_undetectable(tmp_path: Path) -> None:
     assert detect("hello") is None
 
 
+def test_truncated_or_fake_gzip_is_quarantined_and_the_run_goes_on(tmp_path: Path) -> None:
+    line = "1157689312.049 5006 10.0.0.9 TCP_MISS/200 19763 CONNECT login.yahoo.com:443 - DIRECT/209.73.177.115 -\n"
+    whole = gzip.compress((line * 2000).encode())
+    (tmp_path / "cut.log.gz").write_bytes(whole[: len(whole) // 2])
+    (tmp_path / "fake.log.gz").write_bytes(b"not gzip at all\n")
+    (tmp_path / "ok.log").write_text(line)
+    stats = ReadStats()
+    flows = list(read_flows([tmp_path / "cut.log.gz", tmp_path / "fake.log.gz", tmp_path / "ok.log"], stats))
+    assert [(q.path.rsplit("/", 1)[1], "unreadable from here on" in q.reason) for q in stats.quarantined] == [
+        ("cut.log.gz", True),
+        ("fake.log.gz", True),
+    ]
+    assert stats.quarantined[0].line > 1 and flows[-1].origin.endswith("ok.log:1")
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.text(max_size=300), min_size=1, max_size=8), st.sampled_from(sorted(READERS)))
 def test_readers_never_crash_on_arbitrary_lines(tmp_path: Path, lines: list[str], fmt: str) -> None:

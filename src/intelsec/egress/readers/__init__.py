@@ -81,6 +81,16 @@ def make_reader(path: Path, lineno: int, first: str, fmt: str | None, mapping: d
     return cls()
 
 
+def _lines(fh: IO[str], path: Path, stats: ReadStats) -> Iterator[tuple[int, str]]:
+    """Numbered lines; a truncated or corrupt file (.gz) is quarantined where it breaks, not fatal."""
+    lineno = 0
+    try:
+        for lineno, raw in enumerate(fh, 1):
+            yield lineno, raw
+    except (OSError, EOFError) as exc:
+        stats.quarantined.append(Quarantined(str(path), lineno + 1, f"unreadable from here on: {exc}", ""))
+
+
 def read_flows(
     paths: list[Path], stats: ReadStats, fmt: str | None = None, mapping: dict[str, str] | None = None
 ) -> Iterator[Flow]:
@@ -89,7 +99,7 @@ def read_flows(
     for path in paths:
         with _open(path) as fh:
             reader: FlowReader | None = None
-            for lineno, raw in enumerate(fh, 1):
+            for lineno, raw in _lines(fh, path, stats):
                 line = raw.strip()
                 if not line:
                     continue
