@@ -143,3 +143,10 @@ def test_misshapen_manifest_is_reported_not_a_crash(manifests: Path) -> None:
     rep = coverage(["payments"], manifests, load_registrations(manifests.parent / "regs.yaml"))
     assert len(rep.errors) == 2 and all("unexpected structure" in e for e in rep.errors)
     assert rep.services[0].ok  # the well-formed payments manifest still counts
+
+
+@pytest.mark.parametrize("flag", ["--direction outbound", "--direction=outbound"])
+def test_outbound_sidecar_alone_is_not_inbound_mtls(manifests: Path, flag: str) -> None:
+    (manifests / "payments.yaml").write_text(GOOD.replace("--socket, /run/a.sock]", f"--socket, /run/a.sock, {flag}]"))
+    rep = coverage(["payments"], manifests, load_registrations(manifests.parent / "regs.yaml"))
+    assert rep.services[0].mtls == "none" and not rep.ok

@@ -125,7 +125,7 @@ def _containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
 def _mtls(obj: dict[str, Any], pod: dict[str, Any]) -> str:
     for c in _containers(pod):
         argv = " ".join(str(a) for a in (c.get("command") or []) + (c.get("args") or []))
-        if re.search(r"\bidentity\s+sidecar\b", argv) and "--direction outbound" not in argv:
+        if re.search(r"\bidentity\s+sidecar\b", argv) and not re.search(r"--direction[ =]outbound", argv):
             return "shadow" if re.search(r"--mode[ =]shadow", argv) else "enforce"
     meta = obj.get("metadata") or {}
     annotations = {**(meta.get("annotations") or {}), **(_pod_meta(obj).get("annotations") or {})}
