@@ -88,6 +88,31 @@ def test_key_unavailable_is_denied_and_audited(migrated_db) -> None:  # type: ig
     assert err.value.status == 503 and rows(migrated_db)[0].granted is False
 
 
+def test_rate_limit_holds_under_concurrent_requests(migrated_db) -> None:  # type: ignore[no-untyped-def]
+    """The API runs requests on a thread pool: the limit check and the grant record must be one step."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    def slow_key(v: int | None) -> DataKey:
+        time.sleep(0.05)  # a KMS round trip widens the window between check and grant
+        return KEY
+
+    svc = Detokenizer(migrated_db, SCHEMA, slow_key, DetokenizeConfig(requests_per_minute=3))
+    req = DetokenizeRequest(field="source.ip", tokens=["10.9.9.9"], reason="IR-7 concurrency")
+
+    def one(_: int) -> bool:
+        try:
+            svc.detokenize("bob", "api", req)
+        except Denied as exc:
+            assert exc.status == 429
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        granted = sum(pool.map(one, range(8)))
+    assert granted == 3 and sum(r.granted for r in rows(migrated_db)) == 3
+
+
 def test_cli_tokenize_then_detokenize(workspace_dir: Path, master_key: str, tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     ws = str(workspace_dir)

@@ -8,6 +8,7 @@ table over the last minute, so it holds across the CLI, the API and several serv
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -68,6 +69,7 @@ class Detokenizer:
         self.key_for = key_for
         self.limits = limits or DetokenizeConfig()
         self.clock = clock or SystemClock()
+        self._grant_lock = threading.Lock()  # rate-limit check and grant record as one step per process
 
     def audit(self, caller: str, channel: str, granted: bool, decision: str, *, field_name: str | None = None,
               count: int = 0, reason: str | None = None, ticket: str | None = None,
@@ -104,15 +106,16 @@ class Detokenizer:
         if len(req.tokens) > self.limits.max_tokens:
             raise self._deny(caller, channel, req, f"at most {self.limits.max_tokens} tokens per request",
                              status=413)
-        if self._recent_granted(caller) >= self.limits.requests_per_minute:
-            raise self._deny(caller, channel, req, f"rate limit: {self.limits.requests_per_minute} requests per "
-                             "minute per caller", status=429)
-        try:
-            key = self.key_for(req.key_version)
-        except IntelsecError as exc:
-            raise self._deny(caller, channel, req, f"key unavailable: {exc}", status=503) from None
-        audit_id = self.audit(caller, channel, True, "granted", field_name=req.field, count=len(req.tokens),
-                              reason=req.reason, ticket=req.ticket, key=key)
+        with self._grant_lock:
+            if self._recent_granted(caller) >= self.limits.requests_per_minute:
+                raise self._deny(caller, channel, req, f"rate limit: {self.limits.requests_per_minute} requests "
+                                 "per minute per caller", status=429)
+            try:
+                key = self.key_for(req.key_version)
+            except IntelsecError as exc:
+                raise self._deny(caller, channel, req, f"key unavailable: {exc}", status=503) from None
+            audit_id = self.audit(caller, channel, True, "granted", field_name=req.field, count=len(req.tokens),
+                                  reason=req.reason, ticket=req.ticket, key=key)
         spec = self.schema.spec(req.field)
         tok = make_tokenizer(kind, key.material, spec.tweak_name(req.field), key.alg, **spec.options())
         res = tok.detokenize(req.tokens)
