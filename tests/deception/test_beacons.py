@@ -170,3 +170,14 @@ def test_random_canary_url_tokens_do_not_reach_the_store_each_time(deployed: Dep
     assert len(calls) == 1  # one load; misses reload at most once a second
     clock.advance(timedelta(seconds=1.5))
     assert cache.canary_url("random-x") == [] and len(calls) == 2
+
+
+def test_reused_test_token_collapses_into_one_test_alert(deployed: Deployed, plane: str) -> None:
+    """Test touches skip the rate limit, so a test token seen in transit must not open one alert per request."""
+    key = deployed.registry.current(ROUTE).key
+    token = make_test_token(key, ROUTE, int(time.time()))
+    client = BeaconClient(plane)
+    for _ in range(10):
+        assert client.send(ROUTE, key, source_ip="198.51.100.77", test_token=token).status_code == 202
+    alerts = _alerts(deployed, entity=ROUTE)
+    assert len(alerts) == 1 and alerts[0].test and alerts[0].count == 10

@@ -216,7 +216,7 @@ async def post_beacon(request: Request, ctx: Ctx) -> JSONResponse:
     touch = Touch(asset_id=beacon.asset, channel=beacon.channel, source_ip=beacon.source_ip or
                   (request.client.host if request.client else None), user_agent=beacon.user_agent,
                   path=beacon.path, method=beacon.method, identity=beacon.identity, test=test,
-                  test_id=beacon.nonce if test else None)
+                  test_id=(beacon.test_token or "")[:24] if test else None)  # per token: reuse collapses
     outcome = await _run(ctx, state, touch)
     return JSONResponse({"status": "limited" if outcome == "limited" else "alerted",
                          **({"alert_id": outcome} if outcome != "limited" else {})}, status_code=202)
