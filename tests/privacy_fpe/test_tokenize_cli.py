@@ -197,3 +197,16 @@ def test_parquet_column_null_in_the_first_batch(ws: Path, tmp_path: Path, capsys
     table = pq.read_table(tmp_path / "out.parquet")
     assert table.schema.field("note").type == pa.string() and table.column("note").to_pylist()[99:101] == [None, "n100"]
     assert not set(table.column("email").to_pylist()) & {r["email"] for r in rows}
+
+
+def test_tokens_written_before_a_failing_input_stay_known(ws: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from intelsec.fingerprints import classify, load_all
+
+    (tmp_path / "a.jsonl").write_text(json.dumps(GOOD[1]) + "\n")
+    (tmp_path / "b.jsonl.gz").write_bytes(b"not gzip")
+    r = invoke(capsys, "privacy", "tokenize", "-w", str(ws), str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl.gz"),
+               "-o", str(tmp_path / "out"))
+    assert r.code == 2 and "b.jsonl.gz: cannot read" in r.err
+    token = json.loads((tmp_path / "out" / "a.jsonl").read_text())["user"]["email"]
+    assert classify(token, load_all(ws / ".intelsec")) == "tokenized"

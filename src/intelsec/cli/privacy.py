@@ -244,10 +244,12 @@ def tokenize(
     if flt is None:
         info("note: no workspace or --fingerprints: emitted tokens are not recorded, so DLP scans cannot tell "
              "them from leaks")
-    summary = _with_progress(lambda cb: tokenize_files(list(inputs), output, sch, data_key, workers=workers,
-                                                       batch_size=batch_size, fingerprints=flt, on_batch=cb))
-    if flt is not None and state_dir is not None:
-        save_filter(state_dir, flt)
+    try:
+        summary = _with_progress(lambda cb: tokenize_files(list(inputs), output, sch, data_key, workers=workers,
+                                                           batch_size=batch_size, fingerprints=flt, on_batch=cb))
+    finally:  # also when a later input fails: tokens already written must stay known to DLP scans
+        if flt is not None and state_dir is not None:
+            save_filter(state_dir, flt)
     d = summary.as_dict() | {"key_id": data_key.key_id, "key_version": data_key.version}
     if ws is not None:  # feeds the "PII tokens/min" dashboard panel
         from intelsec.store.runs import record_run
