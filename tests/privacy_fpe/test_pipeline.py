@@ -69,6 +69,12 @@ def test_a_field_spelled_two_ways_is_quarantined_not_half_tokenized() -> None:
     assert "user.email: spelled both" in reasons[1] and "http.request.body: spelled both" in reasons[2]
     assert out.records.column("line").to_pylist() == [3]  # a kept field may be spelled any way
     assert "plain.two" not in out.records.column("record")[0].as_py()
+    listed = tokenize_batch(batch_of([4], [json.dumps({"user": [{"email": "in.list@example.com"}],
+                                                      "http": [{"request": {"body": "secret"}}, 1]})]), p)
+    assert listed.quarantine.column("reason").to_pylist() == [
+        "field http.request.body: runs through a list of objects (paths do not reach into lists)"]
+    assert check_record({"http": [{"request": {"body": "s"}}]}, p.kinds, "keep", lambda v: True) == [
+        "http.request.body: runs through a list of objects"]
     deep = tokenize_batch(batch_of([5], ["[" * 100_000 + "]" * 100_000]), p)
     assert deep.quarantine.column("reason").to_pylist() == ["not JSON: nested too deeply"]
     assert check_record(json.loads(recs[0]), p.kinds, "keep", lambda v: True) == [

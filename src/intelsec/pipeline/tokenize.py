@@ -151,6 +151,22 @@ def ambiguous_paths(doc: dict[str, Any], kinds: dict[str, str]) -> list[str]:
     return sorted(p for p, spelt in seen.items() if spelt - {_spelling(doc, p)})
 
 
+def list_paths(doc: dict[str, Any], kinds: dict[str, str]) -> list[str]:
+    """Declared (non-keep) paths that run through a list of objects in this record (`user: [{email}]`
+    for `user.email`): paths do not reach into lists, so values there would pass through untouched."""
+    out = []
+    for path, kind in kinds.items():
+        if kind == "keep" or "." not in path or path in doc:
+            continue
+        cur: Any = doc
+        for part in path.split(".")[:-1]:
+            cur = cur.get(part) if isinstance(cur, dict) else None
+            if isinstance(cur, list) and any(isinstance(x, dict) for x in cur):
+                out.append(path)
+                break
+    return out
+
+
 def tokenize_batch(batch: pa.RecordBatch, plan: TokenizePlan) -> TokenizedBatch:
     """Tokenize every declared field of every record in `batch` (pure: no I/O)."""
     tokenizers = _tokenizers(plan)
@@ -185,8 +201,11 @@ def tokenize_batch(batch: pa.RecordBatch, plan: TokenizePlan) -> TokenizedBatch:
         except RecursionError:
             reasons[i] = "record nested too deeply"
             continue
+        listed = list_paths(doc, kinds)
         if clash:
             reasons[i] = f"field {clash[0]}: spelled both as a flat key and nested (only one would be tokenized)"
+        elif listed:
+            reasons[i] = f"field {listed[0]}: runs through a list of objects (paths do not reach into lists)"
         elif extra and plan.undeclared == "fail":
             reasons[i] = f"undeclared field {extra[0]} (schema says undeclared: fail)"
         elif extra and plan.undeclared == "drop":
@@ -259,6 +278,7 @@ def check_record(doc: Any, kinds: dict[str, str], undeclared: str,
     if not isinstance(doc, dict):
         return ["<record>: not a JSON object"]
     problems = [f"{p}: spelled both as a flat key and nested" for p in ambiguous_paths(doc, kinds)]
+    problems += [f"{p}: runs through a list of objects" for p in list_paths(doc, kinds)]
     for path, kind in kinds.items():
         v = get_path(doc, path)
         if v is _MISSING or v is None or v == "" or kind == "keep":
