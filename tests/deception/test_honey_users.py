@@ -125,6 +125,24 @@ def test_unreadable_lines_are_skipped_and_counted(honey: Deployed, pg_server: Po
     assert again.poll().records == 1
 
 
+def test_large_log_is_read_in_bounded_chunks(honey: Deployed, tmp_path: Path) -> None:
+    """A big existing log is read chunk by chunk; a record longer than a chunk is skipped and counted."""
+    role = honey.registry.current(ASSET).public
+    log = tmp_path / "postgresql.json"
+    rec = {"timestamp": "2026-01-01 00:00:00 UTC", "user": "app", "dbname": "postgres", "remote_host": "10.0.0.1",
+           "session_id": "s", "error_severity": "LOG", "message": "connection authorized: user=app"}
+    lines = [json.dumps({**rec, "session_id": f"s{i}"}) for i in range(300)]
+    lines[150] = json.dumps({**rec, "user": role, "session_id": "h1", "error_severity": "FATAL"})
+    lines[200] = json.dumps({**rec, "message": "x" * 5000})
+    log.write_text("\n".join(lines) + "\n")
+    watcher = PgLogWatcher(log, {role}, state_file=tmp_path / "state.json")
+    watcher.chunk_bytes = 4096
+    stats = watcher.poll()
+    assert [a.session for a in stats.attempts] == ["h1"]
+    assert stats.records == 299 and stats.bad_lines == 2  # the long record: its first chunk, then its tail
+    assert watcher.offset == log.stat().st_size and watcher.poll().records == 0
+
+
 def test_csv_multiline_record_and_garbage() -> None:
     stats = PollStats()
     text = ('2026-01-01 00:00:00 UTC,"u","db",1,"10.0.0.1:5",s1,1,"",x,,0,FATAL,28P01,"multi\nline",,,,,,,,,"",b,,0\n'

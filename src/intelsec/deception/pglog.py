@@ -87,6 +87,8 @@ def parse_csv(text: str, stats: PollStats) -> Iterator[PgRecord]:
 
 
 class PgLogWatcher:
+    chunk_bytes = 8 << 20  # read at most this much at once, so a large existing log never fills memory
+
     def __init__(self, path: Path, roles: set[str], fmt: str | None = None, state_file: Path | None = None) -> None:
         self.path = path
         self.roles = roles
@@ -119,16 +121,28 @@ class PgLogWatcher:
             return stats
         if st.st_ino != self.inode or st.st_size < self.offset:  # rotated or truncated
             self.offset, self.inode = 0, st.st_ino
+        start = self.offset
         with self.path.open("rb") as fh:
             fh.seek(self.offset)
-            chunk = fh.read()
-        end = chunk.rfind(b"\n") + 1
-        if self.fmt == "csv":
-            end = _csv_complete(chunk[:end])
-        if end == 0:
-            return stats
-        text = chunk[:end].decode("utf-8", errors="replace")
-        self.offset += end
+            while chunk := fh.read(self.chunk_bytes):
+                end = chunk.rfind(b"\n") + 1
+                if self.fmt == "csv":
+                    end = _csv_complete(chunk[:end])
+                if end == 0:
+                    if len(chunk) < self.chunk_bytes:
+                        break  # the last record is still being written
+                    end = len(chunk)  # one record longer than a chunk: skip it, count it
+                    stats.bad_lines += 1
+                else:
+                    self._read(chunk[:end].decode("utf-8", errors="replace"), stats)
+                self.offset += end
+                fh.seek(self.offset)
+        if self.offset != start:
+            self._save()
+        return stats
+
+    def _read(self, text: str, stats: PollStats) -> None:
+        """Group complete records per session and record one attempt per honey-role session."""
         parse: Callable[[str, PollStats], Iterator[PgRecord]] = parse_csv if self.fmt == "csv" else parse_json
         sessions: dict[str, list[PgRecord]] = {}
         for rec in parse(text, stats):
@@ -144,8 +158,6 @@ class PgLogWatcher:
                 role=str(first.user), database=first.database, remote_host=first.remote_host, session=session,
                 time=first.time, outcome="refused" if fatal else "authorized" if authorized else "attempted",
                 message=(fatal or recs[-1]).message[:300], application_name=app.group(1) if app else None))
-        self._save()
-        return stats
 
 
 def _csv_complete(data: bytes) -> int:
