@@ -104,6 +104,8 @@ def test_sbom_graph_edges(corpus_dir: Path) -> None:
      "DTD"),
     (b"<bom xmlns='http://cyclonedx.org/schema/bom/1.5'><components>", "invalid XML"),
     (b"\xff\xfe\x00\x01", "invalid JSON"),
+    (b'{"SchemaVersion": 2, "Results": [{"Type": "pip", "Vulnerabilities": [{"VulnerabilityID": "CVE-2020-1", '
+     b'"PkgName": "b", "InstalledVersion": "1.0", "PkgIdentifier": {"PURL": 5}}]}]}', "malformed trivy-json"),
 ])
 def test_bad_input_names_the_file(tmp_path: Path, content: bytes, needle: str) -> None:
     path = tmp_path / "input.json"

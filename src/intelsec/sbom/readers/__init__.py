@@ -85,7 +85,11 @@ def parse_bytes(raw: bytes, path: str) -> Document:
 def parse_data(data: Any, path: str, raw: bytes = b"") -> Document:
     for reader in READERS:
         if reader.detect(data):
-            return reader.read(data, path)
+            try:
+                return reader.read(data, path)
+            except (TypeError, AttributeError, ValueError, KeyError) as exc:  # a field of an unexpected type
+                raise InputError(f"{path}: malformed {reader.format} document ({type(exc).__name__}: "
+                                 f"{str(exc)[:120]})") from None
     other = _known_other(data, raw)
     if other:
         raise InputError(f"{path}: unsupported format: {other}; supported: {SUPPORTED}")

@@ -52,7 +52,8 @@ class TrivyReader(Reader):
                     source="trivy",  # VendorIDs (RHSA, DSA...) cover several CVEs: references, not aliases
                     severity=severity_of(v.get("Severity")), cvss=scored(vectors),
                     cwes=[c for c in as_list(v.get("CweIDs")) if isinstance(c, str)],
-                    fixed_versions=split_versions(v.get("FixedVersion")), fix_state=v.get("Status"),
+                    fixed_versions=split_versions(v.get("FixedVersion")),
+                    fix_state=v["Status"] if isinstance(v.get("Status"), str) else None,
                     references=refs, title=v.get("Title"), element=where,
                 ))
         return doc
