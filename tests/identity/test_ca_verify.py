@@ -262,6 +262,21 @@ def test_bundle_files_roundtrip(ca: LocalCA, tmp_path: Path) -> None:
     assert isinstance(load_bundle(ca.directory / "root.pem", "example.com"), TrustBundle)
 
 
+def test_trust_domain_flag_cannot_relabel_another_domains_roots(ca: LocalCA, other_ca: LocalCA,
+                                                                tmp_path: Path) -> None:
+    """`--trust-domain example.com` must not turn other.org's roots into example.com's."""
+    for name in ("bundle.pem", "bundle.json"):
+        assert load_bundle(other_ca.directory / name, "example.com").trust_domain == "other.org"
+    forged = craft(other_ca, uris=[SID])  # other.org's CA signing an example.com identity
+    v = verify_x509_svid([forged], load_bundle(other_ca.directory / "bundle.pem", "example.com"),
+                         other_ca.clock.now(), "example.com")
+    assert not v.valid and v.codes == ["no_bundle"]
+    mixed = tmp_path / "mixed.pem"
+    mixed.write_bytes(ca.bundle().pem() + other_ca.bundle().pem())
+    with pytest.raises(InputError, match=r"several trust domains \(example.com, other.org\)"):
+        load_bundle(mixed)
+
+
 # -- CLI --------------------------------------------------------------------------------------------
 def test_cli_ca_issue_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ca_dir, out = str(tmp_path / "ca"), tmp_path / "svid"

@@ -76,7 +76,8 @@ def load_pem_certs(data: bytes, where: str) -> list[x509.Certificate]:
     return certs
 
 
-def parse_spiffe_json(data: bytes, trust_domain: str, where: str) -> TrustBundle:
+def parse_spiffe_json(data: bytes, where: str) -> TrustBundle:
+    """The keys of a SPIFFE bundle document; the caller names its trust domain."""
     try:
         doc = json.loads(data)
         keys = doc["keys"]
@@ -85,7 +86,7 @@ def parse_spiffe_json(data: bytes, trust_domain: str, where: str) -> TrustBundle
         keys = None
     if not isinstance(keys, list) or not isinstance(sequence, int):
         raise InputError(f"{where}: not a SPIFFE bundle (JWKS with a `keys` list)")
-    bundle = TrustBundle(trust_domain, sequence=sequence)
+    bundle = TrustBundle("", sequence=sequence)
     for i, k in enumerate(keys):
         if not isinstance(k, dict):
             raise InputError(f"{where}: keys[{i}]: not a JSON object")
@@ -111,7 +112,8 @@ def parse_spiffe_json(data: bytes, trust_domain: str, where: str) -> TrustBundle
 
 
 def load_bundle(path: Path, trust_domain: str | None = None) -> TrustBundle:
-    """Load a PEM or SPIFFE-JSON bundle; the trust domain comes from the flag or the roots' URI SAN."""
+    """Load a PEM or SPIFFE-JSON bundle. The roots' own `spiffe://td` URI SAN names its trust domain;
+    `trust_domain` only labels bundles whose roots name none (so it cannot relabel another's roots)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -122,15 +124,14 @@ def load_bundle(path: Path, trust_domain: str | None = None) -> TrustBundle:
         except InvalidSpiffeId as exc:
             raise InputError(f"invalid trust domain {trust_domain!r}: {exc}") from None
     if data.lstrip().startswith(b"{"):
-        bundle = parse_spiffe_json(data, trust_domain or "", str(path))
-        if not bundle.trust_domain:
-            bundle.trust_domain = next((t for t in map(cert_spiffe_td, bundle.x509_roots) if t), "")
-        if not bundle.trust_domain:
-            raise InputError(f"{path}: cannot tell which trust domain this bundle belongs to; pass --trust-domain")
-        return bundle
-    roots = load_pem_certs(data, str(path))
-    td = trust_domain or next((t for t in map(cert_spiffe_td, roots) if t), None)
-    if td is None:
-        raise InputError(f"{path}: cannot tell which trust domain these roots belong to; pass --trust-domain")
-    return TrustBundle(td, roots)
-
+        bundle = parse_spiffe_json(data, str(path))
+    else:
+        bundle = TrustBundle("", load_pem_certs(data, str(path)))
+    named = sorted({t for t in map(cert_spiffe_td, bundle.x509_roots) if t})
+    if len(named) > 1:
+        raise InputError(f"{path}: holds roots of several trust domains ({', '.join(named)}); "
+                         "use one bundle file per trust domain")
+    bundle.trust_domain = named[0] if named else (trust_domain or "")
+    if not bundle.trust_domain:
+        raise InputError(f"{path}: cannot tell which trust domain this bundle belongs to; pass --trust-domain")
+    return bundle
