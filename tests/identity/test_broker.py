@@ -149,8 +149,12 @@ def test_unattested_and_unauthorised_callers_get_nothing(env: Env) -> None:
 
 
 def test_scram_verifier_format() -> None:
-    v = scram_verifier("pw")
-    assert v.startswith("SCRAM-SHA-256$4096:") and "pw" not in v.split("$", 1)[1]
+    import re
+
+    pw = "not-base64!"  # '-' and '!' are outside the base64 alphabet: it cannot show up by chance
+    v = scram_verifier(pw)
+    assert re.fullmatch(r"SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+", v), v
+    assert pw not in v and scram_verifier(pw) != v  # salted
 
 
 def test_audit_table_on_both_backends(migrated_db: Database) -> None:
