@@ -6,7 +6,6 @@ bounded however long the stream is. A Spark runner applies the same function wit
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -14,10 +13,6 @@ from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-def default_workers() -> int:
-    return max(1, (os.cpu_count() or 1))
 
 
 def run_local(fn: Callable[[T], R], batches: Iterable[T], workers: int = 1,

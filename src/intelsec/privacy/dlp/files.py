@@ -96,10 +96,6 @@ class FileScanner:
             for batch in self._file_batches(path):
                 yield from batch
 
-    def scan_file(self, path: Path) -> Iterator[Finding]:
-        for batch in self._file_batches(path):
-            yield from batch
-
     def _file_batches(self, path: Path) -> Iterator[list[Finding]]:
         name = "<stdin>" if str(path) == "-" else path.as_posix()
         try:
