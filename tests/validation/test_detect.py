@@ -108,6 +108,10 @@ level: high
     assert problems == []
     matches, _ = run_rules(rules, events)
     assert matches[0].events == [0, 3]
+    # values SQLite cannot bind as INTEGER are matched as text, not a crash
+    huge = [{"verb": 10**30, "objectRef": {"subresource": "exec"}}, {"verb": "create", "objectRef.subresource": "exec"}]
+    matches, _ = run_rules(rules, huge)
+    assert matches[0].events == [1]
 
 
 def test_regex_modifier_and_runtime_problem_is_reported(tmp_path: Path) -> None:

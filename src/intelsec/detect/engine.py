@@ -38,6 +38,8 @@ def _cell(value: Any) -> Any:
         return "true" if value else "false"
     if isinstance(value, list | dict):
         return json.dumps(value, sort_keys=True)
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        return str(value)  # beyond SQLite's INTEGER: bound as the text it would be stored as anyway
     return value
 
 
