@@ -148,6 +148,8 @@ def test_without_workspace_uses_keyring_and_fingerprints_dir(tmp_path: Path, mas
     (["in.txt", "-o", "x.jsonl"], "unknown format"),
     (["in.jsonl"], "-o/--output"),
     (["--key", "nope", "in.jsonl", "-o", "x.jsonl"], "no key 'nope'"),
+    (["in.jsonl", "-o", "in.jsonl"], "would overwrite this input"),
+    (["in.jsonl", "-o", "."], "would overwrite this input"),
 ])
 def test_tokenize_bad_invocations(ws: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                   monkeypatch: pytest.MonkeyPatch, args: list[str], needle: str) -> None:

@@ -69,11 +69,15 @@ def tokenize_files(inputs: list[Path], out: Path, schema: TelemetrySchema, key: 
         if not p.is_file():
             raise _input_error(p)
         detect_format(p)
+    pairs = list(zip(inputs, output_paths(inputs, out), strict=True))
+    for src, dst in pairs:
+        if dst.resolve() == src.resolve():
+            raise _input_error(src, "the output would overwrite this input; choose another -o")
     plan = make_plan(schema, key)
     fn = partial(tokenize_batch, plan=plan)
     summary = Summary()
     started = time.perf_counter()
-    for src, dst in zip(inputs, output_paths(inputs, out), strict=True):
+    for src, dst in pairs:
         fmt = detect_format(src)
         meta = {"key_id": key.key_id, "key_version": key.version, "alg": key.alg,
                 "schema_digest": schema_digest(schema), "source": src.name}
