@@ -181,3 +181,12 @@ def test_reused_test_token_collapses_into_one_test_alert(deployed: Deployed, pla
         assert client.send(ROUTE, key, source_ip="198.51.100.77", test_token=token).status_code == 202
     alerts = _alerts(deployed, entity=ROUTE)
     assert len(alerts) == 1 and alerts[0].test and alerts[0].count == 10
+
+
+def test_many_sources_are_capped_per_asset_but_all_counted(deployed: Deployed, plane: str) -> None:
+    key = deployed.registry.current(ROUTE).key
+    client = BeaconClient(plane)
+    statuses = [client.send(ROUTE, key, source_ip=f"2001:db8::{i:x}").json()["status"] for i in range(40)]
+    assert statuses.count("alerted") == 20 and statuses.count("limited") == 20
+    assert len(_alerts(deployed, entity=ROUTE)) == 20
+    assert deployed.registry.get(ROUTE).touch_count == 40

@@ -75,6 +75,8 @@ class DeceptionState:
         self.registry = Registry(ctx.db, ctx.clock, ctx.workspace.state_dir)
         self.keys = KeyCache(self.registry, ctx.clock)
         self.limiter = beacons.RateLimiter()
+        # and per asset whatever the source, so spoofed or rotating sources cannot open an alert each
+        self.asset_limiter = beacons.RateLimiter(per_minute=20, burst=20)
         self.replays = beacons.ReplayGuard()
         reg: CollectorRegistry = ctx.extras["registry"]
         self.results = Counter("intelsec_deception_beacons", "Beacons received by result "
@@ -178,7 +180,9 @@ def _state(ctx: AppContext) -> DeceptionState:
 
 def _touch(ctx: AppContext, state: DeceptionState, touch: Touch) -> str:
     source = touch.source_ip or "unknown"
-    if not touch.test and not state.limiter.allow(touch.asset_id, source, ctx.clock.now().timestamp()):
+    now = ctx.clock.now().timestamp()
+    if not touch.test and not (state.limiter.allow(touch.asset_id, source, now)
+                               and state.asset_limiter.allow(touch.asset_id, "*", now)):
         state.registry.count_touch(touch.asset_id)
         state.results.labels("limited").inc()
         return "limited"
