@@ -189,6 +189,13 @@ def test_client_rate_limit_pagination_and_auth(tmp_path: Path) -> None:
         closed.default_branch()
     with pytest.raises(ConfigError):
         GitHub("not a repo", token=TOKEN)
+    for bad_token in (TOKEN + "\x00", TOKEN + "\u00e9", "ghp_a b"):
+        with pytest.raises(ConfigError) as cfg_err:
+            GitHub("acme/shop", token=bad_token)
+        assert TOKEN not in str(cfg_err.value) and "ghp_a" not in str(cfg_err.value)
+    trimmed = GitHub("acme/shop", token=TOKEN + "\n")  # a token file's trailing newline is dropped
+    assert trimmed._client.headers["authorization"] == f"Bearer {TOKEN}"
+    trimmed.close()
 
 
 def test_grouped_mode_one_branch_one_pr(repo: tuple[Path, Path], tmp_path: Path, corpus_dir: Path,

@@ -35,6 +35,9 @@ class GitHub:
         token = token or os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
         if not token:
             raise ConfigError("GitHub token missing: set GITHUB_TOKEN (needs issues and pull-requests write)")
+        token = token.strip()
+        if not re.fullmatch(r"[\x21-\x7e]+", token):  # the HTTP library would quote it in its error
+            raise ConfigError("GitHub token has characters an HTTP header cannot carry (check GITHUB_TOKEN)")
         self.repo = repo
         self.max_wait = max_wait
         self.sleep = sleep
@@ -70,7 +73,8 @@ class GitHub:
             try:
                 resp = self._client.request(method, url, **kwargs)
             except httpx.HTTPError as exc:
-                raise GitHubError(f"GitHub {method} {url}: {type(exc).__name__}: {exc}") from None
+                why = str(exc).replace(self._client.headers["authorization"].removeprefix("Bearer "), "***")
+                raise GitHubError(f"GitHub {method} {url}: {type(exc).__name__}: {why}") from None
             self.requests += 1
             wait = self._wait_for(resp)
             if wait is None:
