@@ -279,3 +279,15 @@ def test_unset_password_variable_never_authenticates(ws: Path) -> None:
         token = base64.b64encode(f"batch-job:{password}".encode()).decode()
         with pytest.raises(BadRequest):
             clients.identify("127.0.0.1", f"Basic {token}")
+
+
+def test_plain_http_host_header_is_the_judged_destination(ws: Path, tmp_path: Path) -> None:
+    """A Host naming another site behind the same front end would bypass the decision: it is replaced."""
+    with upstream() as port:
+        proxy, _ = make_proxy(ws, "staging", tmp_path)
+        with RunningProxy(proxy) as rp:
+            raw = _raw(
+                rp.port,
+                f"GET http://allowed.test:{port}/p HTTP/1.1\r\nHost: pastebin.com\r\nHost: other\r\n\r\n".encode(),
+            )
+    assert raw.startswith(b"HTTP/1.1 200") and raw.endswith(f"upstream saw /p host=allowed.test:{port}".encode())

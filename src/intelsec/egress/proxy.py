@@ -223,8 +223,10 @@ def parse_head(raw: bytes) -> Request:
     path = url.path or "/"
     if url.query:
         path += "?" + url.query
-    out = [f"{method} {path} {version}"]
-    out += [f"{k}: {v}" for k, v in headers if k.lower() not in _HOP]
+    out = [f"{method} {path} {version}", f"Host: {url.netloc.rpartition('@')[2]}"]
+    # RFC 9112 3.2.2: the target's authority replaces any Host the client sent, so a judged
+    # destination cannot carry another site's name to a shared front end (CDN, load balancer)
+    out += [f"{k}: {v}" for k, v in headers if k.lower() not in _HOP and k.lower() != "host"]
     out.append("Connection: close")
     return Request(method, canonical_host(url.hostname), port, ("\r\n".join(out) + "\r\n\r\n").encode("latin-1"), auth)
 
