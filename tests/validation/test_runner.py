@@ -104,6 +104,14 @@ def test_kill_switch_stops_before_the_next_step(workspace_dir: Path) -> None:
     assert (released.status, released.events) == ("passed", 1)
 
 
+def test_a_failing_step_aborts_and_records_the_run(workspace_dir: Path) -> None:
+    runner = _runner(workspace_dir)
+    out = runner.run("custom", _scenario("egress.upload_paste_site", bytes="lots"))
+    assert out.status == "aborted" and "ValueError" in (out.reason or "")
+    with runner.db.session() as s:
+        assert s.get(Run, out.run_id).status == "aborted"  # type: ignore[union-attr]
+
+
 def test_timeout_aborts_the_run(workspace_dir: Path) -> None:
     clock = FrozenClock(MONDAY_0700)
 

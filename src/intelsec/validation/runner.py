@@ -160,6 +160,8 @@ class Runner:
                 self._evaluate(scenario, out, started)
             except _Aborted as exc:
                 out.status, out.reason = "aborted", str(exc)
+            except Exception as exc:  # e.g. a step parameter of the wrong type: never leave a run 'running'
+                out.status, out.reason = "aborted", f"error after {out.steps_done} step(s): {type(exc).__name__}: {exc}"
         return self._finish(out)
 
     def _check(self, out: RunOutcome, started: datetime) -> None:
