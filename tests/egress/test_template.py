@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ def test_template_validates_and_policy_tests_pass(capsys: pytest.CaptureFixture[
     assert r.code == 0, r.err
     r = invoke(capsys, "policy", "test", "-w", str(workspace_dir), "--run", "egress")
     assert r.code == 0, r.out
-    assert "PASS" in r.out or "FAIL" not in r.out
+    assert "FAIL" not in r.out and re.search(r"PASS: (\d+)/\1", r.out) and "PASS: 0/" not in r.out
 
 
 def test_plain_deny_query_on_fresh_workspace(
