@@ -208,3 +208,13 @@ level: high
     assert rows["T1552.007"]["gaps"] == ["kube_secrets_enum: expected 'k8s_secrets_listed' is missing"]
     assert rows["T1562.001"]["gaps"] == ["no scenario exercises this detection"]
     assert rows["T1609"]["gaps"] == []
+
+
+def test_coverage_counts_every_scenario_of_a_technique() -> None:
+    from intelsec.validation.coverage import coverage
+
+    two = [(sid, Scenario(name=sid, technique="T1609", steps=[Step(action="k8s.exec")])) for sid in ("a", "b", "c")]
+    rows = coverage(two, [], [], {"a": "passed", "b": "aborted", "c": "passed"})
+    assert rows[0]["last_run"] == "aborted" and "last run aborted" in rows[0]["gaps"]
+    rows = coverage(two, [], [], {"a": "passed"})
+    assert rows[0]["last_run"] == "passed" and "never run" in rows[0]["gaps"]

@@ -20,6 +20,7 @@ def coverage(scenarios: Sequence[tuple[str, Scenario]], rules: Sequence[Compiled
              problems: Sequence[RuleProblem], last_status: dict[str, str]) -> list[dict[str, Any]]:
     """One row per technique from scenarios and rule tags; gaps say what is missing."""
     rows: dict[str, dict[str, Any]] = {}
+    statuses: dict[str, list[str | None]] = {}
 
     def row(tech: str) -> dict[str, Any]:
         return rows.setdefault(tech, {"technique": tech, "scenarios": [], "detections": [], "last_run": None,
@@ -31,20 +32,21 @@ def coverage(scenarios: Sequence[tuple[str, Scenario]], rules: Sequence[Compiled
     for sid, sc in scenarios:
         r = row(sc.technique or "-")
         r["scenarios"].append(sid)
-        status = last_status.get(sid)
-        if status and r["last_run"] != "failed":
-            r["last_run"] = status
+        statuses.setdefault(r["technique"], []).append(last_status.get(sid))
         for exp in sc.expect:
             if not any(exp.alert in rule.aliases() for rule in rules):
                 broken = any(exp.alert in (p.rule, p.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]) for p in problems)
                 r["gaps"].append(f"{sid}: expected {exp.alert!r} " + ("does not compile" if broken else "is missing"))
         if not sc.expect:
             r["gaps"].append(f"{sid}: no expectation")
-    for r in rows.values():
+    for tech, r in rows.items():
         if not r["scenarios"]:
             r["gaps"].append("no scenario exercises this detection")
-        elif r["last_run"] is None:
+            continue
+        ran = [s for s in statuses[tech] if s]  # every scenario of the technique counts, not the last one read
+        bad = sorted({s for s in ran if s != "passed"})
+        r["last_run"] = bad[0] if bad else (ran[0] if ran else None)
+        if len(ran) < len(statuses[tech]):
             r["gaps"].append("never run")
-        elif r["last_run"] != "passed":
-            r["gaps"].append(f"last run {r['last_run']}")
+        r["gaps"] += [f"last run {s}" for s in bad]
     return [rows[k] for k in sorted(rows)]
