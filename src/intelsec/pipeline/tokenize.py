@@ -126,12 +126,18 @@ def _spelling(doc: dict[str, Any], path: str) -> tuple[str, ...]:
     return (path,) if path in doc else tuple(path.split("."))
 
 
+def _dotted_key(d: dict[str, Any]) -> bool:
+    return any("." in k or (isinstance(v, dict) and _dotted_key(v)) for k, v in d.items())
+
+
 def ambiguous_paths(doc: dict[str, Any], kinds: dict[str, str]) -> list[str]:
     """Declared (non-keep) paths the record also spells another way than `get_path` reads.
 
     `{"user.email": x, "user": {"email": y}}` or `{"user": {"a.b": y}}` for `user.a.b`: only one
     spelling would be tokenized or dropped, the other would pass through in clear.
     """
+    if not _dotted_key(doc):  # the common case: one spelling per path
+        return []
     seen: dict[str, set[tuple[str, ...]]] = {}
 
     def walk(d: dict[str, Any], keys: tuple[str, ...]) -> None:
