@@ -113,3 +113,46 @@ def test_outbound_sidecar_refuses_non_loopback_listen(tmp_path: Path, capsys: py
     res = invoke(capsys, "identity", "sidecar", "--listen", "127.0.0.1:1", "--upstream", "127.0.0.1:2",
                  "--cert", files["cert"], "--key", other["key"], "--bundle", files["bundle"])
     assert res.code == 2 and "cannot use its certificate and key (KEY_VALUES_MISMATCH)" in res.err
+
+
+def test_spiffe_transport_rotation_keeps_requests_in_flight(tmp_path: Path) -> None:
+    import asyncio
+    import threading
+    import time
+
+    from intelsec.identity.httpserver import Request, Response, json_response
+    from intelsec.identity.tlsconfig import server_context
+
+    ca = LocalCA.init(tmp_path / "ca", "example.com")
+
+    def make(sid: str, version: int) -> Material:
+        s = ca.issue_x509(sid)
+        return Material(sid, s.chain_pem(), s.key_pem(), {"example.com": ca.bundle()}, version)
+
+    async def slow(request: Request) -> Response:
+        await asyncio.sleep(1.0 if request.path == "/slow" else 0)
+        return json_response(200, {})
+
+    pay = make(PAY, 1)
+    lt = LoopThread()
+    try:
+        _, addr = start_server(lt, slow, lambda: server_context(pay))
+
+        class Rotating:
+            m = make(API, 1)
+
+            def material(self) -> Material:
+                return self.m
+
+        source = Rotating()
+        with httpx.Client(transport=SpiffeTransport(source, expect_id(PAY)), timeout=10) as c:
+            results: list[int] = []
+            t = threading.Thread(target=lambda: results.append(c.get(f"https://{addr}/slow").status_code))
+            t.start()
+            time.sleep(0.4)
+            source.m = make(API, 2)
+            assert c.get(f"https://{addr}/fast").status_code == 200
+            t.join(10)
+            assert results == [200]
+    finally:
+        lt.stop()

@@ -287,3 +287,41 @@ def test_federated_intermediate_cannot_mint_local_identities(env: Env, tmp_path:
     with env.client(m2) as c:
         r = c.get(f"https://{addr}/")
     assert r.status_code == 403 and any(x.startswith("Invalid trust domain other.org") for x in r.json()["reasons"])
+
+
+def test_outbound_rotation_does_not_cut_requests_in_flight(env: Env) -> None:
+    """A rotated SVID builds a new upstream client; the old one must finish what it carries."""
+    import asyncio
+    import threading
+
+    from intelsec.identity.httpserver import Request, Response, json_response
+    from intelsec.identity.tlsconfig import server_context
+
+    async def slow(request: Request) -> Response:
+        await asyncio.sleep(1.0 if request.path == "/slow" else 0)
+        return json_response(200, {"path": request.path})
+
+    pay = env.material(env.ca, PAY)
+    _, upstream = start_server(env.lt, slow, lambda: server_context(pay))
+
+    class Rotating:
+        m = env.material(env.ca, API)
+
+        def material(self) -> Material:
+            return self.m
+
+    source = Rotating()
+    out = OutboundSidecar(source, f"https://{upstream}", expect_id(PAY), SidecarMetrics(CollectorRegistry()))
+    _, addr = start_server(env.lt, out)
+    results: list[int] = []
+    t = threading.Thread(target=lambda: results.append(httpx.get(f"http://{addr}/slow", timeout=10).status_code))
+    t.start()
+    import time
+
+    time.sleep(0.4)
+    rotated = env.material(env.ca, API)
+    rotated.version = 2
+    source.m = rotated
+    assert httpx.get(f"http://{addr}/fast", timeout=10).status_code == 200
+    t.join(10)
+    assert results == [200]

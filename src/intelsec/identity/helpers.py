@@ -27,6 +27,7 @@ class SpiffeTransport(httpx.BaseTransport):
         self.source, self.check, self.kwargs = source, check, transport_kwargs
         self._lock = threading.Lock()
         self._inner: tuple[int, httpx.HTTPTransport] | None = None
+        self._retired: httpx.HTTPTransport | None = None  # may still carry requests of other threads
 
     def _transport(self) -> httpx.HTTPTransport:
         m = self.source.material()
@@ -34,16 +35,19 @@ class SpiffeTransport(httpx.BaseTransport):
             if self._inner is None or self._inner[0] != m.version:
                 old = self._inner
                 self._inner = (m.version, httpx.HTTPTransport(verify=client_context(m, self.check), **self.kwargs))
-                if old is not None:
-                    old[1].close()
+                if old is not None:  # close the one retired a rotation ago: its requests are long done
+                    if self._retired is not None:
+                        self._retired.close()
+                    self._retired = old[1]
             return self._inner[1]
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         return self._transport().handle_request(request)
 
     def close(self) -> None:
-        if self._inner is not None:
-            self._inner[1].close()
+        for t in (self._retired, self._inner[1] if self._inner is not None else None):
+            if t is not None:
+                t.close()
 
 
 Decide = Callable[[dict[str, Any]], tuple[bool, list[str], str]]

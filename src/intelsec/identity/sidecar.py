@@ -250,6 +250,8 @@ class OutboundSidecar:
         self.jwt_svid = jwt_svid  # adds `Authorization: Bearer <JWT-SVID>` (audience-bound calls)
         self.upstream = upstream if "://" in upstream else f"https://{upstream}"
         self._client: tuple[int, httpx.AsyncClient] | None = None
+        self._retired: set[httpx.AsyncClient] = set()
+        self._closing: set[asyncio.Future[None]] = set()
 
     async def client(self) -> httpx.AsyncClient:
         m = self.source.material()
@@ -257,9 +259,16 @@ class OutboundSidecar:
             old = self._client
             self._client = (m.version, httpx.AsyncClient(base_url=self.upstream, timeout=self.timeout,
                                                          verify=client_context(m, self.check)))
-            if old is not None:
-                await old[1].aclose()
+            if old is not None:  # requests in flight on the old client may take up to `timeout` to finish
+                self._retired.add(old[1])
+                asyncio.get_running_loop().call_later(self.timeout + 1, self._retire, old[1])
         return self._client[1]
+
+    def _retire(self, client: httpx.AsyncClient) -> None:
+        if client in self._retired:
+            self._closing.add(task := asyncio.ensure_future(client.aclose()))
+            task.add_done_callback(self._closing.discard)
+            self._retired.discard(client)
 
     async def __call__(self, request: Request) -> Response:
         with self.metrics.latency.labels("outbound").time():
@@ -277,8 +286,9 @@ class OutboundSidecar:
             return resp
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client[1].aclose()
+        for client in [*self._retired, *([self._client[1]] if self._client is not None else [])]:
+            await client.aclose()
+        self._retired.clear()
 
 
 def parse_addr(text: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
