@@ -118,3 +118,12 @@ def test_baseline_suppresses_known_and_reports_new(export: Path) -> None:
     (cwd / "bad.json").write_text("{}")
     r = dlp("scan", export.name, "--baseline", "bad.json", cwd=cwd)
     assert r.returncode == 2 and "bad.json" in r.stderr and "not an intelsec DLP baseline" in r.stderr
+
+
+def test_gzip_on_stdin_is_scanned_not_skipped_as_binary(tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, "-m", "intelsec", "privacy", "dlp", "scan", "-", "--format", "json"],
+                       cwd=tmp_path, capture_output=True, env={**os.environ, "INTELSEC_WORKSPACE": ""}, timeout=120,
+                       input=gzip.compress(f"card {CARD}\n".encode()))
+    doc = json.loads(r.stdout)
+    assert r.returncode == 1 and [f["detector"] for f in doc["findings"]] == ["credit_card"]
+    assert doc["summary"]["skipped"]["binary_files"] == 0

@@ -70,7 +70,10 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
 
 def _open(path: Path) -> BinaryIO:
     if str(path) == "-":
-        return sys.stdin.buffer
+        stdin = sys.stdin.buffer
+        if hasattr(stdin, "peek") and stdin.peek(2)[:2] == b"\x1f\x8b":  # a piped .gz: closing it leaves stdin open
+            return gzip.GzipFile(fileobj=stdin, mode="rb")  # type: ignore[return-value]
+        return stdin
     fh: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed by the caller
     if fh.read(2) == b"\x1f\x8b":
         fh.seek(0)
