@@ -325,3 +325,22 @@ def test_outbound_rotation_does_not_cut_requests_in_flight(env: Env) -> None:
     assert httpx.get(f"http://{addr}/fast", timeout=10).status_code == 200
     t.join(10)
     assert results == [200]
+
+
+def test_denial_alert_memory_is_bounded() -> None:
+    import asyncio
+
+    from intelsec.identity.httpserver import Request
+    from intelsec.identity.sidecar import DenialAlerts
+
+    raised: list[object] = []
+    alerts = DenialAlerts(raised.append, interval=0.0)
+    alerts.max_tracked = 5
+    req = Request("GET", "/", [], b"")
+
+    async def flood() -> None:
+        for i in range(50):
+            await alerts(f"unattested:10.0.0.{i}", False, "enforce", req, ["Missing SPIFFE identity"], "d")
+
+    asyncio.run(flood())
+    assert len(raised) == 50 and len(alerts._last) <= 5

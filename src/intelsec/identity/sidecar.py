@@ -86,6 +86,8 @@ def _sans(chain: list[Any]) -> dict[str, list[str]]:
 class DenialAlerts:
     """Raise (rate-limited) alerts for refused callers; the alert store's dedup collapses repeats."""
 
+    max_tracked = 10_000
+
     def __init__(self, raise_alert: Callable[[Any], Any], interval: float = 60.0) -> None:
         self.raise_alert, self.interval = raise_alert, interval
         self._last: dict[str, float] = {}
@@ -101,6 +103,8 @@ class DenialAlerts:
         now = time.monotonic()
         if now - self._last.get(key, -1e9) < self.interval:
             return
+        if len(self._last) >= self.max_tracked:  # callers come from anywhere: forget the quiet ones
+            self._last = {k: t for k, t in self._last.items() if now - t < self.interval}
         self._last[key] = now
         alert = AlertIn(rule=rule, source="identity", severity="low" if mode == "shadow" else "medium",
                         entity=entity[:255], dedup_key=key,
