@@ -47,6 +47,7 @@ def test_every_shipped_scenario_is_detected(workspace_dir: Path) -> None:
         assert sorted(r.status for r in runs) == ["passed"] * len(scenarios)
         alerts = s.scalars(select(Alert).where(Alert.source == "detect")).all()
         assert alerts and all(a.test for a in alerts)  # simulations never count as real incidents
+        assert {a.evidence["simulation_runs"][0] for a in alerts} == {o.run_id for o in outcomes}
         events = s.scalars(select(Event)).all()
         assert all(e.data["simulation"] is True and "intelsec-sim-" in json.dumps(e.data) for e in events)
     outbox = json.loads(Path(outcomes[0].outbox or "").read_text())

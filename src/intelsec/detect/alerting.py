@@ -53,8 +53,8 @@ def to_alert(match: Match, events: Sequence[dict[str, Any]]) -> AlertIn:
         evidence["group"] = match.group
     if match.window:
         evidence["window"] = {"start": match.window[0], "end": match.window[1]}
-    run_ids = sorted({str(d["simulation"].get("run_id")) for d in docs
-                      if isinstance(d.get("simulation"), dict) and d["simulation"].get("run_id")})
+    nested = [d["simulation"].get("run_id") for d in docs if isinstance(d.get("simulation"), dict)]
+    run_ids = sorted({str(r) for r in [*nested, *(d.get("simulation_run") for d in docs)] if r})
     if run_ids:
         evidence["simulation_runs"] = run_ids
     return AlertIn(
