@@ -264,3 +264,15 @@ def test_agent_socket_that_cannot_be_created_is_a_config_error(tmp_path: Path) -
     with pytest.raises(ConfigError, match="cannot create the Workload API socket"):
         agent.start()
     agent.stop()
+
+
+@pytest.mark.parametrize("doc", ["[1, 2]", '{"items": 5}', '"text"'])
+def test_k8s_attestor_odd_pod_list_gives_no_selectors(tmp_path: Path, doc: str) -> None:
+    from intelsec.identity.k8s import K8sAttestor
+
+    uid = "0f8e2a9c-1b2c-4d5e-8f90-a1b2c3d4e5f6"
+    proc = tmp_path / "proc" / "42"
+    proc.mkdir(parents=True)
+    (proc / "cgroup").write_text(f"0::/kubepods/pod{uid}/" + "ab" * 32 + "\n")
+    (tmp_path / "pods.json").write_text(doc)
+    assert K8sAttestor(str(tmp_path / "pods.json"), proc_root=tmp_path / "proc").selectors(42) == set()

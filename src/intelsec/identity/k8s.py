@@ -57,7 +57,8 @@ class K8sAttestor:
             doc = r.json()
         else:
             doc = json.loads(Path(self.pods).read_text())
-        items = [p for p in doc.get("items") or [] if isinstance(p, dict)]
+        raw = doc.get("items") if isinstance(doc, dict) else None
+        items = [p for p in raw if isinstance(p, dict)] if isinstance(raw, list) else []
         with self._lock:
             self._cache = (time.monotonic(), items)
         return items
