@@ -23,6 +23,7 @@ def test_identity_routes(workspace_dir: Path, tmp_path: Path, monkeypatch: pytes
     ws = Workspace.load(workspace_dir)
     ca = LocalCA.init(ws.state_dir / "identity" / "ca", "example.com")
     other = LocalCA.init(tmp_path / "other", "other.org")
+    (ca.directory / "keys" / "jwt.key.pem").unlink()  # verification must not need any CA private key
     url = f"sqlite:///{tmp_path / 'state.db'}"
     upgrade(url)
     db = Database(url)

@@ -51,8 +51,7 @@ def list_credentials(ctx: Ctx, request: Request, limit: int = 100) -> dict[str, 
 def verify(ctx: Ctx, request: Request, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
     """Verify a PEM chain against the workspace CA bundle: same answer as `intelsec identity verify`."""
     from intelsec.errors import IntelsecError
-    from intelsec.identity.bundle import load_pem_certs
-    from intelsec.identity.ca import LocalCA
+    from intelsec.identity.bundle import load_bundle, load_pem_certs
     from intelsec.identity.verify import verify_x509_svid
 
     ctx.authorise(request, "read")
@@ -61,11 +60,12 @@ def verify(ctx: Ctx, request: Request, body: Annotated[dict[str, Any], Body()]) 
         raise HTTPException(400, "body needs `certificate` (PEM chain, leaf first)")
     try:
         chain = load_pem_certs(pem.encode(), "certificate")
-        ca = LocalCA.load(ctx.workspace.state_dir / "identity" / "ca")
+        # the published bundle, not the CA: the API server never needs to load CA private keys
+        bundle = load_bundle(ctx.workspace.state_dir / "identity" / "ca" / "bundle.json")
     except IntelsecError as exc:
         raise HTTPException(400, str(exc)) from None
     td = body.get("trust_domain")
-    v = verify_x509_svid(chain, ca.bundle(), ctx.clock.now(), td if isinstance(td, str) else None)
+    v = verify_x509_svid(chain, bundle, ctx.clock.now(), td if isinstance(td, str) else None)
     return v.model_dump(mode="json", include={"valid", "spiffe_id", "trust_domain", "reasons", "codes"})
 
 
