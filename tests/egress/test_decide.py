@@ -96,6 +96,31 @@ exceptions:
     assert d.judge(flow("dev", "files.partner.io"))[1].verdict == "block"
 
 
+def test_exception_expiring_during_a_long_stream_stops_applying(workspace_dir: Path) -> None:
+    from collections.abc import Iterator
+
+    from intelsec.egress.evaluate import Summary, run
+
+    _exceptions(
+        workspace_dir,
+        "exceptions:\n  - namespace: dev\n    destination: files.partner.io\n    ticket: SEC-44\n"
+        "    owner: o\n    expires: 2026-06-01T13:00:00Z\n",
+    )
+    clock = FrozenClock(NOW)
+    d = EgressDecider(Workspace.load(workspace_dir), env="staging", clock=clock)
+
+    def stream() -> Iterator[Flow]:  # like `hubble observe --follow`: time passes while flows arrive
+        for i in range(20_000):
+            if i == 10_000:
+                clock.advance(timedelta(hours=2))
+            yield flow("dev", "files.partner.io")
+
+    summary = Summary(d.env, d.digest)
+    run(stream(), d, summary)
+    assert summary.verdicts["allow"] <= 10_000 + 4096 and summary.verdicts["block"] >= 10_000 - 4096
+    assert [e.ticket for e in d.expired] == ["SEC-44"]
+
+
 def test_unknown_environment_and_broken_policy(workspace_dir: Path) -> None:
     ws = Workspace.load(workspace_dir)
     with pytest.raises(ConfigError, match="unknown environment 'qa'"):

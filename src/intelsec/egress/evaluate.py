@@ -110,23 +110,19 @@ def run(
     decider: EgressDecider,
     summary: Summary,
     sink: Callable[[str, Flow, Verdict], None] | None = None,
+    refresh_every: int = 4096,
 ) -> None:
-    """Judge every flow into `summary`; `sink` sees each decision when per-flow output is wanted."""
+    """Judge every flow into `summary`; `sink` sees each decision when per-flow output is wanted.
+
+    Every `refresh_every` flows the decider drops exceptions that have expired meanwhile, so a
+    long stream (`hubble observe --follow | egress eval -`) stops applying them too.
+    """
     judge = decider.judge
     add = summary.add
-    if sink is None:
-        for flow in flows:
-            ns, v = judge(flow)
-            add(ns, flow, v)
-        return
-    for flow in flows:
+    for i, flow in enumerate(flows):
+        if i % refresh_every == 0:
+            decider.refresh()
         ns, v = judge(flow)
         add(ns, flow, v)
-        sink(ns, flow, v)
-
-
-def evaluate(flows: Iterable[Flow], decider: EgressDecider, summary: Summary) -> Iterator[tuple[str, Flow, Verdict]]:
-    for flow in flows:
-        ns, v = decider.judge(flow)
-        summary.add(ns, flow, v)
-        yield ns, flow, v
+        if sink is not None:
+            sink(ns, flow, v)
