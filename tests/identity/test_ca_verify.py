@@ -105,6 +105,15 @@ def test_ca_init_refuses_to_overwrite_and_bad_trust_domain(ca: LocalCA, tmp_path
         ca.issue_x509("spiffe://example.com")
 
 
+def test_unwritable_ca_or_svid_directory_is_a_clear_error(ca: LocalCA, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match="cannot create the CA directory"):
+        LocalCA.init(blocker / "ca", "example.com")
+    with pytest.raises(InputError, match="cannot write the SVID"):
+        write_svid(ca.issue_x509(SID), ca.bundle(), blocker / "svid")
+
+
 def test_expired_or_damaged_ca_is_a_clear_error(tmp_path: Path, clock: FrozenClock) -> None:
     ca = LocalCA.init(tmp_path / "short", "example.com", ttl=timedelta(hours=1), clock=clock)
     clock.advance(7200)

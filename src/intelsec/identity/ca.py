@@ -130,6 +130,10 @@ class LocalCA:
             raise InputError(f"invalid trust domain {trust_domain!r}: {exc}") from None
         if (directory / "ca.json").exists():
             raise ConfigError(f"{directory}: a CA already exists here; refusing to overwrite it")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"{directory}: cannot create the CA directory: {exc.strerror}") from None
         clock = clock or SystemClock()
         keystore = keystore or FileKeyStore(directory / "keys")
         now = clock.now()
@@ -241,9 +245,12 @@ class LocalCA:
 
 def write_svid(svid: IssuedSvid, bundle: TrustBundle, out: Path) -> dict[str, str]:
     """Write svid.pem (chain), svid.key (0600) and bundle.pem into `out`."""
-    out.mkdir(parents=True, exist_ok=True)
     paths = {"cert": out / "svid.pem", "key": out / "svid.key", "bundle": out / "bundle.pem"}
-    paths["cert"].write_bytes(svid.chain_pem())
-    write_private(paths["key"], svid.key_pem())
-    paths["bundle"].write_bytes(bundle.pem())
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_private(paths["key"], svid.key_pem())
+        paths["cert"].write_bytes(svid.chain_pem())
+        paths["bundle"].write_bytes(bundle.pem())
+    except OSError as exc:
+        raise InputError(f"{exc.filename or out}: cannot write the SVID: {exc.strerror}") from None
     return {k: str(v) for k, v in paths.items()}
