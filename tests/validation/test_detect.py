@@ -211,6 +211,8 @@ def test_cli_detect_over_the_store_raises_alerts(workspace_dir: Path, capsys: py
     assert [m["rule"] for m in doc["matches"]] == ["aws_cloudtrail_logging_stopped"] and len(doc["alerts"]) == 1
     res = invoke(capsys, "detect", "run", *w)
     assert res.code == 2 and "--events" in res.err
+    res = invoke(capsys, "detect", "run", "--store", "--since", "soon", *w)
+    assert res.code == 2 and "--since" in res.err
 
 
 def test_cloudtrail_event_time_drives_correlations(workspace_dir: Path, tmp_path: Path) -> None:

@@ -86,13 +86,17 @@ def detect_run(
       intelsec detect run --store --since 1h -w ./controls --alerts
       intelsec detect run rules/okta.yml -e okta.jsonl --format json --fail-on-match
     """
+    from intelsec.clock import parse_duration
     from intelsec.detect.service import detect, detect_files
+    from intelsec.errors import InputError
 
     check_format(fmt)
     if not events and not store:
-        from intelsec.errors import InputError
-
         raise InputError("give event files with --events FILE, or --store to read the workspace event store")
+    try:
+        window = parse_duration(since)
+    except ValueError as exc:
+        raise InputError(f"--since: {exc}") from None
     paths = _rule_paths(rules, workspace)
     alerts = None
     ws = open_workspace(workspace) if (store or raise_alerts) else None
@@ -104,12 +108,11 @@ def detect_run(
     if store and db is not None:
         from datetime import UTC, datetime
 
-        from intelsec.clock import parse_duration
         from intelsec.detect import compile_paths
         from intelsec.detect.store import load_events
 
         compiled, problems = compile_paths(paths)
-        docs = load_events(db, since=datetime.now(UTC) - parse_duration(since))
+        docs = load_events(db, since=datetime.now(UTC) - window)
         report = detect(compiled, docs, alerts, problems)
     else:
         report = detect_files(paths, events or [], alerts)
