@@ -83,6 +83,10 @@ function _M.fire(asset)
         ngx.log(ngx.ERR, "intelsec beacon: no key configured for asset ", asset)
         return
     end
+    if not _M.seeded then -- per worker: workers fork from one master, so seed after the fork
+        math.randomseed(ngx.now() * 1000 + ngx.worker.pid())
+        _M.seeded = true
+    end
     local identity = ngx.var.http_x_spiffe_id or ngx.var.ssl_client_s_dn
     local body = "{" ..
         '"asset":' .. jstr(asset) ..
