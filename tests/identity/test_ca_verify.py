@@ -231,6 +231,8 @@ def test_jwt_odd_header_and_claim_types_are_rejected_not_crashing(ca: LocalCA, c
     int_aud = jwt.encode({"sub": SID, "aud": 5, "exp": exp}, ca.keystore.get("jwt"), "ES256",
                          headers={"kid": ca.meta.jwt_kid})
     assert verify_jwt_svid(int_aud, ca.bundle(), "broker", now).codes == ["no_aud"]
+    nan_exp = jwt.encode({"sub": SID, "aud": "broker", "exp": float("nan")}, ca.keystore.get("jwt"), "ES256")
+    assert verify_jwt_svid(nan_exp, ca.bundle(), "broker", now).codes == ["no_exp"]
     for alg in ("RS256", "PS256"):  # PyJWT raises TypeError for an RSA algorithm with the bundle's EC key
         forged = f"{b64({'alg': alg})}.{b64({'sub': SID, 'aud': 'broker', 'exp': exp})}.AAAA"
         assert verify_jwt_svid(forged, ca.bundle(), "broker", now).codes == ["alg_key_mismatch"]

@@ -6,6 +6,7 @@ metrics label) and a precise message.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -280,8 +281,8 @@ def verify_jwt_svid(token: str, bundles: Mapping[str, TrustBundle] | TrustBundle
         chk.fail("bad_signature" if bad_sig else "invalid", f"JWT rejected: {error}")
         return done(sid)
     exp = claims.get("exp")
-    if not isinstance(exp, int | float):
-        chk.fail("no_exp", "exp claim is missing or not a number")
+    if not isinstance(exp, int | float) or isinstance(exp, bool) or not math.isfinite(exp):  # NaN never expires
+        chk.fail("no_exp", "exp claim is missing or not a finite number")
     elif now.timestamp() >= exp:
         chk.fail("expired", f"JWT-SVID expired at {datetime.fromtimestamp(exp, UTC).isoformat()}")
     nbf = claims.get("nbf")
