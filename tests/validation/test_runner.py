@@ -219,3 +219,12 @@ def test_coverage_counts_every_scenario_of_a_technique() -> None:
     assert rows[0]["last_run"] == "aborted" and "last run aborted" in rows[0]["gaps"]
     rows = coverage(two, [], [], {"a": "passed"})
     assert rows[0]["last_run"] == "passed" and "never run" in rows[0]["gaps"]
+
+
+def test_bad_settings_name_file_line_and_key(workspace_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = workspace_dir / "intelsec.yaml"
+    cfg.write_text(cfg.read_text() + "\nvalidation:\n  max_steps_per_run: -1\n")
+    res = invoke(capsys, "validation", "list", "-w", str(workspace_dir))
+    line = len(cfg.read_text().splitlines())
+    assert res.code == 2 and f"intelsec.yaml:{line}: validation.max_steps_per_run:" in res.err
+    assert len(res.err.strip().splitlines()) == 1

@@ -74,10 +74,19 @@ class _Aborted(Exception):
 
 
 def settings_for(ws: Workspace) -> ValidationSettings:
+    from pydantic import ValidationError
+
+    from intelsec.errors import located
+    from intelsec.yamlio import read_yaml
+
     try:
         return ValidationSettings.model_validate(ws.config.validation)
-    except ValueError as exc:
-        raise ConfigError(f"{ws.root / 'intelsec.yaml'}: validation: {exc}") from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ("validation", *err["loc"])
+        path = ws.root / "intelsec.yaml"
+        where = ".".join(str(p) for p in loc)
+        raise ConfigError(located(path, read_yaml(path).line_of(loc), f"{where}: {err['msg']}")) from None
 
 
 class Runner:
