@@ -150,3 +150,14 @@ def test_outbound_sidecar_alone_is_not_inbound_mtls(manifests: Path, flag: str) 
     (manifests / "payments.yaml").write_text(GOOD.replace("--socket, /run/a.sock]", f"--socket, /run/a.sock, {flag}]"))
     rep = coverage(["payments"], manifests, load_registrations(manifests.parent / "regs.yaml"))
     assert rep.services[0].mtls == "none" and not rep.ok
+
+
+def test_flags_numbers_and_references_under_secret_like_names_are_not_secrets(manifests: Path) -> None:
+    extra = "".join(f"\n            - {{name: {n}, value: '{v}'}}" for n, v in (
+        ("AUTH_ENABLED", "true"), ("TOKEN_TTL", "3600"), ("SESSION_TOKEN_TTL", "15m"), ("DB_PASSWORD_FILE", "/run/pw"),
+        ("API_KEY_REF", "$(API_KEY)"), ("DB_PASSWORD", "hunter2"), ("DB_PASS", "12345678")))
+    (manifests / "payments.yaml").write_text(GOOD.replace(
+        "- {name: CA_BUNDLE_PATH, value: /run/svid/bundle.pem}", "- {name: CA_BUNDLE_PATH, value: /run/svid/bundle.pem}"
+        + extra))
+    rep = coverage(["payments"], manifests, load_registrations(manifests.parent / "regs.yaml"))
+    assert [f.key for f in rep.services[0].plaintext_secrets] == ["DB_PASSWORD", "DB_PASS"]

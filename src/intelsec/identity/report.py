@@ -27,6 +27,11 @@ SECRET_VALUE = [
     ("slack-token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b")),
     ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
 ]
+# Values that cannot be secrets whatever the name says: paths, flags, $(VAR) references; and numbers
+# or durations for settings such as TOKEN_TTL (a numeric DB_PASSWORD still counts).
+NOT_SECRET = re.compile(r"/.*|true|false|yes|no|on|off|enabled|disabled|\$\([A-Za-z0-9_]+\)", re.IGNORECASE)
+NUMBER = re.compile(r"\d+(\.\d+)?[smhd]?")
+SETTING_NAME = re.compile(r"ttl|timeout|expir|lifetime|interval|max|min|size|len|port|count|retr", re.IGNORECASE)
 MESH_ANNOTATIONS = {("sidecar.istio.io/inject", "true"), ("linkerd.io/inject", "enabled")}
 
 
@@ -163,7 +168,8 @@ def _env_findings(path: Path, obj_name: str, pod: dict[str, Any]) -> list[Findin
             name, value = str(env.get("name", "")), str(env.get("value") or "")
             line = env.get("__line__")
             kind = next((k for k, rx in SECRET_VALUE if rx.search(value)), None)
-            if kind is None and value and SECRET_NAME.search(name) and not value.startswith("/"):
+            benign = NOT_SECRET.fullmatch(value) or (NUMBER.fullmatch(value) and SETTING_NAME.search(name))
+            if kind is None and value and SECRET_NAME.search(name) and not benign:
                 kind = "secret-env-name"
             elif kind is not None:
                 kind = f"secret-env-value:{kind}"
