@@ -157,7 +157,7 @@ class Fixer:
         act.notes += res.notes
         act.files = [str(p.relative_to(self.repo)) for p in res.changed]
         if not act.files:
-            act.notes.append(f"no manifest in this repository pins {plan.package}: ticket only")
+            act.notes.append(f"no manifest in this repository pins {plan.package} below {plan.target}: ticket only")
         return res.changed
 
     def _edit(self, plan: Plan, act: Action) -> None:
