@@ -236,3 +236,22 @@ def test_fix_run_is_recorded_for_pr_metrics(repo: tuple[Path, Path], tmp_path: P
     assert run.status == "ok" and set(run.summary) >= {"prs_created", "prs_open", "issues_created"}
     assert run.summary["prs_created"] == 0  # local branches only: no PR without GitHub
     db.dispose()
+
+
+def test_no_push_with_github_opens_issues_but_no_pr(repo: tuple[Path, Path], tmp_path: Path, corpus_dir: Path,
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PR needs its branch on GitHub: without a push the emulator (like GitHub) answers 422."""
+    work, bare = repo
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    state = GitHubState("acme/shop", TOKEN, bare)
+    with GitHubEmulator(state) as gh:
+        for group in ("package", "all"):
+            res = invoke(capsys, "sbom", "fix", "--repo", str(work), "--github", "acme/shop", "--api-url", gh.url,
+                         "--no-push", "--group", group, "-f", "json",
+                         "--findings", str(corpus_dir / "sbom/findings/trivy-pip.json"))
+            assert res.code == 0, res.err
+            (act,) = json.loads(res.out)["actions"]
+            assert act["issue"].split()[0] in ("created", "unchanged") and act["pr"] is None
+            assert "branch not pushed" in " ".join(act["notes"])
+    assert not any("_pr" in i for i in state.issues)

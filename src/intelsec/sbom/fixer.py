@@ -98,6 +98,7 @@ def fingerprint_of(body: str | None) -> str | None:
     return m.group(1) if m else None
 
 
+NOT_PUSHED = "branch not pushed (--no-push, or no `origin` remote): no pull request"
 GROUP_FP = hashlib.sha256(b"intelsec-sbom grouped").hexdigest()[:12]
 GROUP_BRANCH = f"intelsec/sbom/grouped-{GROUP_FP}"
 
@@ -139,6 +140,9 @@ class Fixer:
         else:
             for plan, act, number in zip(chosen, actions, issue_numbers, strict=True):
                 if act.files and act.branch and self.github is not None and not self.dry_run:
+                    if not self.push:
+                        act.notes.append(NOT_PUSHED)
+                        continue
                     title = f"Bump {plan.package} from {plan.installed} to {plan.target}"
                     act.pr = self._pull(plan.fingerprint, act.branch, title, pr_body(plan, number, act.files), pulls)
         live = {p.fingerprint for p in all_plans}
@@ -225,8 +229,7 @@ class Fixer:
             return None
         pr = pulls.get(fp)
         if pr is None:
-            owner = self.github.repo.split("/")[0]
-            created = self.github.create_pull(title, branch if self.push else f"{owner}:{branch}", self.base, body)
+            created = self.github.create_pull(title, branch, self.base, body)
             return f"created #{created['number']}"
         if pr.get("body") != body or pr.get("title") != title:
             self.github.update_pull(pr["number"], title=title, body=body)
@@ -237,6 +240,10 @@ class Fixer:
                       pulls: dict[str, dict[str, Any]]) -> None:
         done = [(p, a, n) for p, a, n in zip(plans, actions, numbers, strict=True) if a.files]
         if not done:
+            return
+        if not self.push:
+            for _, act, _ in done:
+                act.notes.append(NOT_PUSHED)
             return
         lines = [f"- **{p.package}** `{p.installed}` -> `{p.target}` ({', '.join(p.fixes)})"
                  + (f", closes #{n}" if n else "") for p, _, n in done]
