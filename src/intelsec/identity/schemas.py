@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from intelsec.identity.spiffeid import checked_spiffe_id
+
 
 class RegistrationMetadata(BaseModel):
     name: str = Field(min_length=1)
@@ -26,16 +28,7 @@ class RegistrationSpec(BaseModel):
     selectors: list[dict[str, str | int]] = Field(min_length=1)
     ttl: str | None = Field(default=None, description="SVID lifetime for this entry, e.g. 1h")
 
-    @field_validator("spiffe_id")
-    @classmethod
-    def _spiffe(cls, value: str) -> str:
-        from intelsec.identity.spiffeid import InvalidSpiffeId, parse_spiffe_id
-
-        try:
-            parse_spiffe_id(value)
-        except InvalidSpiffeId as exc:
-            raise ValueError(f"not a valid SPIFFE ID: {exc}") from None
-        return value
+    _sid = field_validator("spiffe_id")(staticmethod(checked_spiffe_id))
 
     @field_validator("ttl")
     @classmethod

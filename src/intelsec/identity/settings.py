@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from intelsec.config import Workspace
 from intelsec.errors import ConfigError
+from intelsec.identity.spiffeid import checked_spiffe_id
 
 
 class Grant(BaseModel):
@@ -15,16 +16,7 @@ class Grant(BaseModel):
     spiffe_id: str
     group_role: str = Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")
 
-    @field_validator("spiffe_id")
-    @classmethod
-    def _sid(cls, value: str) -> str:
-        from intelsec.identity.spiffeid import InvalidSpiffeId, parse_spiffe_id
-
-        try:
-            parse_spiffe_id(value)
-        except InvalidSpiffeId as exc:
-            raise ValueError(str(exc)) from None
-        return value
+    _sid = field_validator("spiffe_id")(staticmethod(checked_spiffe_id))
 
 
 class BrokerSettings(BaseModel):

@@ -89,3 +89,12 @@ def parse_spiffe_id(text: str) -> SpiffeId:
     validate_trust_domain(td)
     _validate_path(path)
     return SpiffeId(td, path)
+
+
+def checked_spiffe_id(value: str) -> str:
+    """For pydantic field validators: the ID unchanged, or ValueError naming the broken rule."""
+    try:
+        parse_spiffe_id(value)
+    except InvalidSpiffeId as exc:
+        raise ValueError(f"not a valid SPIFFE ID: {exc}") from None
+    return value
