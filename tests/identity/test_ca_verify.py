@@ -103,6 +103,9 @@ def test_ca_init_refuses_to_overwrite_and_bad_trust_domain(ca: LocalCA, tmp_path
         ca.issue_x509("spiffe://other.org/x")
     with pytest.raises(InputError, match="needs a path"):
         ca.issue_x509("spiffe://example.com")
+    with pytest.raises(InputError, match="not a DNS name"):
+        ca.issue_x509(SID, dns_names=["bad name!"])
+    assert ca.issue_x509(SID, dns_names=["payments.prod.svc", "*.example.com"]).leaf
 
 
 def test_unwritable_ca_or_svid_directory_is_a_clear_error(ca: LocalCA, tmp_path: Path) -> None:

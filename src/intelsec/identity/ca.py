@@ -7,6 +7,7 @@ Layout of a CA directory: `ca.json` (metadata), `root.pem`, optional `intermedia
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,8 @@ from intelsec.identity.spiffeid import InvalidSpiffeId, SpiffeId, parse_spiffe_i
 
 BACKDATE = timedelta(seconds=10)  # tolerate small clock skew between issuer and verifier
 JWT_ALG = "ES256"
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+DNS_NAME = re.compile(rf"(\*\.)?({_LABEL}\.)*{_LABEL}")
 
 
 class CaMeta(BaseModel):
@@ -208,6 +211,9 @@ class LocalCA:
         if not_after <= now:
             raise ConfigError(f"{self.directory}: the signing CA certificate expired at "
                               f"{signer.not_valid_after_utc.isoformat()}; create a new CA")
+        for d in dns_names or []:
+            if not DNS_NAME.fullmatch(d):
+                raise InputError(f"--dns {d!r} is not a DNS name")
         sans: list[x509.GeneralName] = [x509.UniformResourceIdentifier(str(sid))]
         sans += [x509.DNSName(d) for d in dns_names or []]
         cert = (
