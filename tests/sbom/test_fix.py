@@ -106,6 +106,9 @@ def test_fix_opens_then_rerun_opens_nothing_then_closes(repo: tuple[Path, Path],
         assert third.code == 0, third.err
         assert werk_issue["state"] == "closed"
         assert "no longer reported" in state.comments[werk_issue["number"]][0]
+        werk_pr = next(p for p in prs if p["head"]["ref"] == branch)
+        assert werk_pr["state"] == "closed" and sum(1 for p in prs if p["state"] == "open") == 2
+        assert any(a["pr"] == f"closed #{werk_pr['number']}" for a in json.loads(third.out)["actions"])
         assert sum(1 for i in issues if i["state"] == "open") == len(issues) - 1
 
 

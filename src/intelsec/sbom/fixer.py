@@ -152,6 +152,12 @@ class Fixer:
                                     "the latest triage: closing. " + marker(fp))
                 self.github.update_issue(issue["number"], state="closed", state_reason="completed")
                 actions.append(Action(fp, issue.get("title", ""), None, issue=f"closed #{issue['number']}"))
+        for fp, pr in sorted(pulls.items()):  # else a new installed version would get a second PR
+            if fp not in live and fp != GROUP_FP and self.github and close_gone:
+                self.github.comment(pr["number"], "Superseded: the latest triage no longer reports this package "
+                                    "version. " + marker(fp))
+                self.github.update_pull(pr["number"], state="closed")
+                actions.append(Action(fp, pr.get("title", ""), None, pr=f"closed #{pr['number']}"))
         return actions
 
     # --- git ------------------------------------------------------------------------------------
