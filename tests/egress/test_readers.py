@@ -200,6 +200,18 @@ def test_truncated_or_fake_gzip_is_quarantined_and_the_run_goes_on(tmp_path: Pat
     assert stats.quarantined[0].line > 1 and flows[-1].origin.endswith("ok.log:1")
 
 
+def test_deeply_nested_json_line_is_quarantined(tmp_path: Path) -> None:
+    deep = '{"a":' * 100_000 + "1" + "}" * 100_000
+    for name, text in (("second.jsonl", '{"dst_host": "x.io"}\n' + deep + "\n"), ("first.jsonl", deep + "\n")):
+        (tmp_path / name).write_text(text)
+    stats = ReadStats()
+    flows = list(read_flows([tmp_path / "second.jsonl"], stats))
+    assert [f.dst_host for f in flows] == ["x.io"]
+    assert [(q.line, q.reason.startswith("invalid JSON")) for q in stats.quarantined] == [(2, True)]
+    with pytest.raises(InputError, match="cannot detect"):  # a first line no reader recognises
+        list(read_flows([tmp_path / "first.jsonl"], ReadStats()))
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.text(max_size=300), min_size=1, max_size=8), st.sampled_from(sorted(READERS)))
 def test_readers_never_crash_on_arbitrary_lines(tmp_path: Path, lines: list[str], fmt: str) -> None:

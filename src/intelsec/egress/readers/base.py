@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 from abc import ABC, abstractmethod
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from intelsec.egress.models import Flow
 
@@ -31,6 +32,25 @@ class FlowReader(ABC):
     @abstractmethod
     def parse(self, line: str) -> Flow:
         """Return a flow, or raise BadLine / SkipLine."""
+
+
+def json_object(line: str) -> dict[str, Any]:
+    """The line as a JSON object, else BadLine saying why (nesting too deep included)."""
+    try:
+        obj = json.loads(line)
+    except (ValueError, RecursionError) as exc:
+        raise BadLine(f"invalid JSON: {str(exc)[:200]}") from None
+    if not isinstance(obj, dict):
+        raise BadLine("not a JSON object")
+    return obj
+
+
+def sniff_object(line: str) -> dict[str, Any] | None:
+    """The line as a JSON object, or None (for `sniff`)."""
+    try:
+        return json_object(line)
+    except BadLine:
+        return None
 
 
 def epoch_iso(value: str | float) -> str:

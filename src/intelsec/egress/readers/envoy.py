@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from intelsec.egress.models import Flow
-from intelsec.egress.readers.base import BadLine, FlowReader, looks_like_ip, split_host_port, to_int
+from intelsec.egress.readers.base import (
+    BadLine,
+    FlowReader,
+    json_object,
+    looks_like_ip,
+    sniff_object,
+    split_host_port,
+    to_int,
+)
 
 _TEXT = re.compile(
     r'^(?:ACCESS\s+)?\[(?P<time>[^\]]+)\]\s+"(?P<method>\S+) (?P<path>\S+) (?P<proto>\S+)"\s+(?P<code>\d+)\s+'
@@ -77,11 +84,8 @@ class EnvoyReader(FlowReader):
             return True
         if not line.startswith("{"):
             return False
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            return False
-        if not isinstance(obj, dict):
+        obj = sniff_object(line)
+        if obj is None:
             return False
         msg = obj.get("message") or obj.get("log")
         return (isinstance(msg, str) and _TEXT.match(msg) is not None) or sum(k in obj for k in _JSON_KEYS) >= 2
@@ -92,12 +96,7 @@ class EnvoyReader(FlowReader):
             if m is None:
                 raise BadLine("not an Envoy access log line")
             return _from_text(m)
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            raise BadLine(f"invalid JSON: {exc}") from None
-        if not isinstance(obj, dict):
-            raise BadLine("not a JSON object")
+        obj = json_object(line)
         msg = obj.get("message") or obj.get("log")
         if isinstance(msg, str):
             m = _TEXT.match(msg.strip())

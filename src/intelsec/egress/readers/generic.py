@@ -7,11 +7,19 @@ A mapping is `{canonical field: source field}`; JSON source fields may be dotted
 from __future__ import annotations
 
 import csv
-import json
 from typing import Any
 
 from intelsec.egress.models import Flow
-from intelsec.egress.readers.base import BadLine, FlowReader, SkipLine, looks_like_ip, to_int, to_port
+from intelsec.egress.readers.base import (
+    BadLine,
+    FlowReader,
+    SkipLine,
+    json_object,
+    looks_like_ip,
+    sniff_object,
+    to_int,
+    to_port,
+)
 
 FIELDS = (
     "time",
@@ -71,19 +79,11 @@ class JsonlReader(FlowReader):
 
     @classmethod
     def sniff(cls, line: str) -> bool:
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            return False
-        return isinstance(obj, dict) and any(k in obj for k in DEST)
+        obj = sniff_object(line)
+        return obj is not None and any(k in obj for k in DEST)
 
     def parse(self, line: str) -> Flow:
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            raise BadLine(f"invalid JSON: {exc}") from None
-        if not isinstance(obj, dict):
-            raise BadLine("not a JSON object")
+        obj = json_object(line)
         return _build(lambda path: _get(obj, path), self.mapping)
 
 
@@ -97,7 +97,10 @@ class CsvReader(FlowReader):
 
     @classmethod
     def sniff(cls, line: str) -> bool:
-        cols = [c.strip() for c in next(csv.reader([line]))]
+        try:
+            cols = [c.strip() for c in next(csv.reader([line]))]
+        except (csv.Error, StopIteration):  # e.g. a field over the csv module's size limit
+            return False
         return any(k in cols for k in DEST)
 
     def parse(self, line: str) -> Flow:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
 from intelsec.egress.models import Flow
-from intelsec.egress.readers.base import BadLine, FlowReader, SkipLine, looks_like_ip, to_port
+from intelsec.egress.readers.base import (
+    BadLine,
+    FlowReader,
+    SkipLine,
+    json_object,
+    looks_like_ip,
+    sniff_object,
+    to_port,
+)
 
 _NON_FLOW = ("node_status", "lost_events", "debug_event", "agent_event")
 _IN_CLUSTER = {
@@ -41,23 +48,15 @@ class HubbleReader(FlowReader):
     def sniff(cls, line: str) -> bool:
         if not line.startswith("{"):
             return False
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            return False
-        return isinstance(obj, dict) and (
+        obj = sniff_object(line)
+        return obj is not None and (
             isinstance(obj.get("flow"), dict)
             or any(k in obj for k in _NON_FLOW)
             or ("verdict" in obj and ("IP" in obj or "l4" in obj or "source" in obj))
         )
 
     def parse(self, line: str) -> Flow:
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            raise BadLine(f"invalid JSON: {exc}") from None
-        if not isinstance(obj, dict):
-            raise BadLine("not a JSON object")
+        obj = json_object(line)
         if any(k in obj for k in _NON_FLOW):
             raise SkipLine
         f = obj.get("flow", obj)
