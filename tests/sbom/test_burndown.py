@@ -71,6 +71,9 @@ def test_cli_triage_records_and_burndown_reads(workspace_dir: Path, tmp_path: Pa
     data = json.loads(out.out)
     assert [p["open"] for p in data["runs"]] == [2, 1] and data["criticals_outstanding"] == 1
     assert (tmp_path / "c.png").stat().st_size > 1000
+    long_name = invoke(capsys, "sbom", "triage", "-w", ws, "--project", "p" * 129, "--findings",
+                       str(tmp_path / "c.json"))
+    assert long_name.code == 2 and "at most 128" in long_name.err
     bad = invoke(capsys, "sbom", "burndown", "-w", ws, "--since", "soon")
     assert bad.code == 2 and "--since" in bad.err
     trunc = tmp_path / "t.json"

@@ -138,6 +138,9 @@ def triage_cmd(
         raise InputError(f"--fail-on {fail_on!r}: choose one of {', '.join(SEV_ORDER)}")
     ws = _workspace(workspace)
     settings = _settings(ws)
+    name = project or settings.project or (ws.config.name if ws else "default")
+    if len(name) > 128:  # the burn-down table's limit
+        raise InputError(f"project name {name[:40]!r}...: at most 128 characters")
     result = run_triage(ws, settings, list(sbom or []), list(findings or []), epss, kev)
     if record and result.failed_inputs:  # the unread file's vulnerabilities would all count as fixed
         info("note: not recorded for the burn-down: some inputs could not be read")
@@ -148,7 +151,6 @@ def triage_cmd(
         else:
             from intelsec.sbom.burndown import record_run
 
-            name = project or settings.project or (ws.config.name if ws else "default")
             result.summary["recorded"] = record_run(db, name, result.vulnerabilities, result.summary)
             db.dispose()
     if fmt == "json":
