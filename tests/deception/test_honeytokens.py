@@ -119,3 +119,14 @@ def test_dlp_scanner_reports_planted_values_as_honeytokens(deployed: Deployed, t
     findings = json.loads(res.out)["findings"]
     assert findings and {f["status"] for f in findings} == {"honeytoken"}
     assert token not in res.out and key_id not in res.out
+
+
+def test_too_deep_json_record_is_counted_and_the_rest_scanned(tmp_path: Path) -> None:
+    from intelsec.deception.logscan import scan
+
+    trail = tmp_path / "deep.json"
+    deep = '{"a":' * 100_000 + "1" + "}" * 100_000
+    record = {"eventName": "x", "userIdentity": {"accessKeyId": "AKIAEXAMPLE"}}
+    trail.write_text(deep + "\n" + json.dumps(record) + "\n")
+    stats = scan([trail], {"AKIAEXAMPLE": "aws-ci-deploy-key"}, {})
+    assert stats.bad == [f"{trail}:1: not JSON"] and [h.line for h in stats.hits] == [2]

@@ -53,7 +53,7 @@ def _records(text: str, stats: ScanStats, name: str) -> Iterator[tuple[int, Any]
     if stripped.startswith(("{", "[")):
         try:
             doc = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             doc = None
         if isinstance(doc, dict) and isinstance(doc.get("Records"), list):
             return ((1, r) for r in doc["Records"])
@@ -72,7 +72,7 @@ def _json_lines(text: str, stats: ScanStats, name: str) -> Iterator[tuple[int, A
             continue
         try:
             yield no, json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             stats.bad.append(f"{name}:{no}: not JSON")
 
 

@@ -70,7 +70,7 @@ def parse_json(text: str, stats: PollStats) -> Iterator[PgRecord]:
             d = json.loads(line)
             yield PgRecord(str(d["timestamp"]), d.get("user"), d.get("dbname"), d.get("remote_host"),
                            str(d.get("session_id", "")), str(d.get("error_severity", "")), str(d.get("message", "")))
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             stats.bad_lines += 1
 
 
