@@ -31,6 +31,8 @@ def test_requirements() -> None:
                                           "Werkzeug[watchdog] == 0.15.3 ; python_version >= '3'   # pinned")]
     assert new.endswith("\n\n")
     assert RequirementsEditor().edit(text, Bump("pypi", "django", "1", "2")) is None
+    assert RequirementsEditor().edit("zope__interface==5.0\n", Bump("pypi", "zope.interface", "5.0", "5.1")) == \
+        "zope__interface==5.1\n"  # PEP 503: runs of -_. are one separator
 
 
 def test_requirements_upper_bound_conflict_is_reported(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ these objects are built in the hot path of `sbom triage`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,7 +95,7 @@ class Document:
 def normalise_name(ecosystem: str, name: str) -> str:
     """Names as the ecosystem compares them (PEP 503 for PyPI, case-insensitive elsewhere but Go)."""
     if ecosystem == "pypi":
-        return "-".join(name.replace("_", "-").replace(".", "-").lower().split("-"))
+        return re.sub(r"[-_.]+", "-", name).lower()
     if ecosystem == "golang":
         return name
     return name.lower()
