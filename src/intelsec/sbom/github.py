@@ -64,7 +64,10 @@ class GitHub:
             except ValueError:
                 return 60.0
         if resp.headers.get("x-ratelimit-remaining") == "0":
-            reset = float(resp.headers.get("x-ratelimit-reset", time.time() + 60))
+            try:
+                reset = float(resp.headers.get("x-ratelimit-reset", ""))
+            except ValueError:
+                return 60.0
             return max(1.0, reset - time.time())
         return None
 
