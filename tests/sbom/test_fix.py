@@ -192,6 +192,26 @@ def test_client_rate_limit_pagination_and_auth(tmp_path: Path) -> None:
         closed.default_branch()
     with pytest.raises(ConfigError):
         GitHub("not a repo", token=TOKEN)
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    class Portal(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"<html>Sign in to the proxy</html>")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    portal = ThreadingHTTPServer(("127.0.0.1", 0), Portal)
+    Thread(target=portal.serve_forever, daemon=True).start()
+    proxied = GitHub("acme/shop", token=TOKEN, base_url=f"http://127.0.0.1:{portal.server_address[1]}", timeout=5)
+    with pytest.raises(GitHubError, match="not JSON"):
+        proxied.default_branch()
+    proxied.close()
+    portal.shutdown()
+    portal.server_close()
     for bad_token in (TOKEN + "\x00", TOKEN + "\u00e9", "ghp_a b"):
         with pytest.raises(ConfigError) as cfg_err:
             GitHub("acme/shop", token=bad_token)

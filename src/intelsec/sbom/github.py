@@ -87,10 +87,16 @@ class GitHub:
             self.sleep(wait)
         if resp.status_code >= 400:
             try:
-                msg = resp.json().get("message", "")
+                doc = resp.json()
+                msg = str(doc.get("message", "")) if isinstance(doc, dict) else ""
             except ValueError:
                 msg = resp.text[:200]
             raise GitHubError(f"GitHub {method} {url}: HTTP {resp.status_code} {msg}".strip())
+        try:
+            resp.json()  # every REST answer is JSON; anything else is a proxy or a wrong --api-url
+        except ValueError:
+            raise GitHubError(f"GitHub {method} {url}: HTTP {resp.status_code} but not JSON "
+                              "(check --api-url / GITHUB_API_URL)") from None
         return resp
 
     def paginate(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
