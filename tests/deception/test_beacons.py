@@ -191,3 +191,13 @@ def test_many_sources_are_capped_per_asset_but_all_counted(deployed: Deployed, p
     assert statuses.count("alerted") == 20 and statuses.count("limited") == 20
     assert len(_alerts(deployed, entity=ROUTE)) == 20
     assert deployed.registry.get(ROUTE).touch_count == 40
+
+
+def test_oversized_request_fields_are_clipped_not_a_reason_to_drop_the_touch(deployed: Deployed, plane: str) -> None:
+    """Senders forward what the client sent (X-Forwarded-For, X-Spiffe-Id...): a long value is clipped."""
+    key = deployed.registry.current(ROUTE).key
+    resp = BeaconClient(plane).send(ROUTE, key, source_ip="203.0.113.5" + " " * 100, identity="x" * 900,
+                                    user_agent="u" * 5000, method="M" * 40)
+    assert resp.status_code == 202 and resp.json()["status"] == "alerted"
+    ev = _alerts(deployed, entity=ROUTE)[0].evidence
+    assert len(ev["identity"]) == 512 and ev["source_ip"].startswith("203.0.113.5")

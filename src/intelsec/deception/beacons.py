@@ -15,25 +15,33 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Annotated
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 
 SIGNATURE_HEADER = "X-Intelsec-Signature"
 TEST_HEADER = "X-Intelsec-Test"
 MAX_SKEW = 300.0
 
 
+def _clip(n: int) -> BeforeValidator:
+    return BeforeValidator(lambda v: v[:n] if isinstance(v, str) else v)
+
+
 class BeaconIn(BaseModel):
+    """What a touch reports. The request's own fields (address, headers, path) are the attacker's to
+    choose, so they are clipped, never a reason to refuse the beacon and lose the touch."""
+
     asset: str = Field(min_length=1, max_length=64)
     ts: int
     nonce: str = Field(default="", max_length=64)
     channel: str = Field(default="beacon", max_length=32)
-    source_ip: str | None = Field(default=None, max_length=64)
-    user_agent: str | None = Field(default=None, max_length=1024)
-    path: str | None = Field(default=None, max_length=2048)
-    method: str | None = Field(default=None, max_length=16)
-    identity: str | None = Field(default=None, max_length=512)
-    test_token: str | None = Field(default=None, max_length=128)
+    source_ip: Annotated[str | None, _clip(64)] = None
+    user_agent: Annotated[str | None, _clip(1024)] = None
+    path: Annotated[str | None, _clip(2048)] = None
+    method: Annotated[str | None, _clip(16)] = None
+    identity: Annotated[str | None, _clip(512)] = None
+    test_token: Annotated[str | None, _clip(128)] = None
 
 
 def sign(key: str, body: bytes) -> str:
