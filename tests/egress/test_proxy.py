@@ -291,3 +291,18 @@ def test_plain_http_host_header_is_the_judged_destination(ws: Path, tmp_path: Pa
                 f"GET http://allowed.test:{port}/p HTTP/1.1\r\nHost: pastebin.com\r\nHost: other\r\n\r\n".encode(),
             )
     assert raw.startswith(b"HTTP/1.1 200") and raw.endswith(f"upstream saw /p host=allowed.test:{port}".encode())
+
+
+def test_block_alert_throttle_per_destination_and_in_all() -> None:
+    from intelsec.egress.alerting import BlockThrottle
+
+    now = [0.0]
+    t = BlockThrottle(limit=3, window=60, clock=lambda: now[0])
+    assert t.allow("dev", "a.io") and not t.allow("dev", "a.io") and t.allow("web", "a.io")
+    assert [t.allow("dev", f"r{i}.evil.io") for i in range(5)] == [True, False, False, False, False]
+    now[0] = 61.0
+    assert t.allow("dev", "a.io") and t.allow("dev", "r4.evil.io")
+    for i in range(1000):  # memory stays bounded while names keep changing
+        now[0] += 30
+        t.allow("dev", f"n{i}.evil.io")
+    assert len(t._last) <= 2 * t.limit + 1

@@ -98,3 +98,29 @@ def test_exception_expiring_under_the_decide_api_stops_applying_and_alerts(works
         assert breaches == ["SEC-7:dev:new.vendor.io"]
         assert "intelsec_egress_exceptions_expired 1.0" in httpx.get(f"{base}/metrics", timeout=10).text
     db.dispose()
+
+
+def test_proxy_block_alerts_are_throttled(workspace_dir: Path) -> None:
+    """A client hammering random names in staging: every block is counted, alerts stop at the cap."""
+    port = free_port()
+    cfg = workspace_dir / "intelsec.yaml"
+    cfg.write_text(cfg.read_text() + f"egress:\n  proxy:\n    listen: 127.0.0.1:{port}\n    env: staging\n")
+    ws = Workspace.load(workspace_dir)
+    upgrade(ws.database_url())
+    db = Database(ws.database_url())
+    with serve(create_app(ws, db, run_dispatcher=False)) as base:
+        with httpx.Client(proxy=f"http://127.0.0.1:{port}", timeout=10) as client:
+            assert {client.get(f"http://h{i}.example.net/").status_code for i in range(45)} == {403}
+
+        def blocked() -> int:
+            alerts = httpx.get(f"{base}/api/v1/alerts", params={"source": "egress"}, timeout=10).json()["alerts"]
+            return sum(a["rule"] == "egress.blocked" for a in alerts)
+
+        deadline = time.monotonic() + 10
+        while blocked() < 30 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)
+        assert blocked() == 30
+        metrics = httpx.get(f"{base}/metrics", timeout=10).text
+        assert 'intelsec_egress_blocks_total{category="unknown",namespace="unknown"} 45.0' in metrics
+    db.dispose()

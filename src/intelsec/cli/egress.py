@@ -296,22 +296,15 @@ def proxy(
         from intelsec.alerts.factory import alert_service
 
         service = alert_service(ws, open_database(ws, database))
-    last_alert: dict[tuple[str, str], float] = {}
-    lock = threading.Lock()
+    throttle = alerting.BlockThrottle()
 
     def send(alert: AlertIn) -> None:
         if service is not None:
             threading.Thread(target=service.raise_alert, args=(alert,), daemon=True).start()
 
     def on_block(ns: str, destination: str, verdict: Any) -> None:
-        import time
-
-        now = time.monotonic()
-        with lock:  # at most one alert per destination per minute; the store de-duplicates the rest
-            if now - last_alert.get((ns, destination), -1e9) < 60:
-                return
-            last_alert[(ns, destination)] = now
-        send(alerting.blocked(ns, destination, verdict.category, 1, decider.env, list(verdict.reasons)))
+        if throttle.allow(ns, destination):
+            send(alerting.blocked(ns, destination, verdict.category, 1, decider.env, list(verdict.reasons)))
 
     def on_expired(expired: list[Any]) -> None:
         for e in expired:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from intelsec.alerts.models import AlertIn, Severity
@@ -28,6 +32,31 @@ def blocked(ns: str, destination: str, category: str, flows: int, env: str, reas
         },
         dedup_key=f"egress.blocked:{env}:{ns}:{destination}"[:255],
     )
+
+
+class BlockThrottle:
+    """Lets a block alert out at most once a `window` per (namespace, destination) and `limit` per
+    window in all, so a client hammering random names cannot flood the alert bus; every block is
+    still counted in the metrics and the flow log."""
+
+    def __init__(self, limit: int = 30, window: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.window, self.clock = limit, window, clock
+        self._last: dict[tuple[str, str], float] = {}
+        self._recent: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def allow(self, ns: str, destination: str) -> bool:
+        now = self.clock()
+        with self._lock:
+            while self._recent and self._recent[0] <= now - self.window:
+                self._recent.popleft()
+            if len(self._last) > 2 * self.limit:  # keys older than the window mute nothing any more
+                self._last = {k: t for k, t in self._last.items() if now - t < self.window}
+            if now - self._last.get((ns, destination), -self.window) < self.window or len(self._recent) >= self.limit:
+                return False
+            self._last[(ns, destination)] = now
+            self._recent.append(now)
+            return True
 
 
 def ttl_breach(exc: ExceptionEntry) -> AlertIn:

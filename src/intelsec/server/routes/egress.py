@@ -68,8 +68,12 @@ def _start_proxy(ctx: AppContext, state: EgressState) -> None:
     host, _, port = cfg.listen.rpartition(":")
     decider = state.decider(cfg.env)
 
-    def send(alert: Any) -> None:
-        threading.Thread(target=ctx.alerts.raise_alert, args=(alert,), daemon=True).start()
+    throttle = alerting.BlockThrottle()
+
+    def on_block(ns: str, dest: str, v: Any) -> None:
+        if throttle.allow(ns, dest):
+            alert = alerting.blocked(ns, dest, v.category, 1, decider.env, list(v.reasons))
+            threading.Thread(target=ctx.alerts.raise_alert, args=(alert,), daemon=True).start()
 
     proxy = EgressProxy(
         decider,
@@ -84,7 +88,7 @@ def _start_proxy(ctx: AppContext, state: EgressState) -> None:
         resolver=static_resolver(cfg.resolve),
         flow_log=FlowLog(ctx.workspace.path(cfg.flow_log)),
         metrics=state.metrics,
-        on_block=lambda ns, dest, v: send(alerting.blocked(ns, dest, v.category, 1, decider.env, list(v.reasons))),
+        on_block=on_block,
         on_expired=lambda expired: state.on_expired(decider, expired),
     )
     state.proxy = ProxyThread(proxy)
