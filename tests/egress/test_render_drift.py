@@ -157,3 +157,12 @@ def test_drift_bad_input(capsys: pytest.CaptureFixture[str], ws: Path, tmp_path:
     (tmp_path / "bad" / "x.yaml").write_text("kind: [unclosed\n")
     r = invoke(capsys, "egress", "drift", "--live", str(tmp_path / "bad"), "-w", str(ws))
     assert r.code == 2 and "x.yaml:2: invalid YAML" in r.err
+    (tmp_path / "bad" / "x.yaml").write_text("kind: CiliumNetworkPolicy\nmetadata: {name: p, annotations: [1]}\n")
+    r = invoke(capsys, "egress", "drift", "--live", str(tmp_path / "bad"), "-w", str(ws))
+    assert r.code == 2 and "x.yaml: CiliumNetworkPolicy is not shaped like an exported policy" in r.err
+    (tmp_path / "bad" / "x.yaml").write_text("kind: NetworkPolicy\nmetadata: {name: p}\nspec: {egress: [{to: [3]}]}\n")
+    r = invoke(capsys, "egress", "drift", "--live", str(tmp_path / "bad"), "--target", "k8s", "-w", str(ws))
+    assert r.code == 2 and "x.yaml: NetworkPolicy is not shaped" in r.err
+    (tmp_path / "bad" / "x.yaml").write_bytes(b"\xff\xfe")
+    r = invoke(capsys, "egress", "drift", "--live", str(tmp_path / "bad"), "-w", str(ws))
+    assert r.code == 2 and "x.yaml: not UTF-8 text" in r.err

@@ -70,6 +70,8 @@ def load_live(directory: Path, kind: str) -> dict[str, dict[str, Any]]:
     for path in sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file()):
         try:
             objs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not UTF-8 text") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -78,7 +80,13 @@ def load_live(directory: Path, kind: str) -> dict[str, dict[str, Any]]:
             if doc.get("kind") != kind:
                 continue
             meta = doc.get("metadata") or {}
-            out[f"{meta.get('namespace', 'default')}/{meta.get('name', '?')}"] = doc
+            try:
+                key = f"{meta.get('namespace', 'default')}/{meta.get('name', '?')}"
+                (meta.get("annotations") or {}).get(MODE_ANNOTATION)  # the shape compare() relies on,
+                destinations(doc)  # checked here where the file is known
+            except (AttributeError, TypeError) as exc:
+                raise InputError(f"{path}: {kind} is not shaped like an exported policy: {exc}") from None
+            out[key] = doc
     return out
 
 
