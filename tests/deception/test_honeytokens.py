@@ -86,11 +86,14 @@ def test_test_marked_cloudtrail_use(deployed: Deployed, tmp_path: Path, capsys: 
     assert [a.test for a in _alerts(deployed, "aws-ci-deploy-key")] == [True]
 
 
-def test_missing_file_is_counted_not_fatal(deployed: Deployed, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
-    res = invoke(capsys, "deception", "scan-logs", str(tmp_path / "nope.json"), "-f", "json",
-                 "-w", str(deployed.ws.root))
-    assert res.code == 0 and "cannot read" in json.loads(res.out)["unreadable"][0]
+def test_missing_file_is_reported_and_the_rest_scanned(deployed: Deployed, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "quiet.log").write_text("nothing to see\n")
+    res = invoke(capsys, "deception", "scan-logs", str(tmp_path / "nope.json"), str(tmp_path / "quiet.log"),
+                 "-f", "json", "-w", str(deployed.ws.root))
+    doc = json.loads(res.out)
+    assert res.code == 2 and "cannot read" in doc["unreadable"][0]
+    assert doc["files"] == 1  # the readable file was still scanned
 
 
 def test_dlp_filter_knows_every_planted_value(deployed: Deployed) -> None:

@@ -371,7 +371,7 @@ def scan_logs(
       intelsec deception scan-logs cloudtrail/*.json.gz
       intelsec deception scan-logs /var/log/nginx/access.log --format json
     \b
-    Exit code 1 when a honeytoken was found.
+    Exit code 1 when a honeytoken was found, else 2 when an input could not be read.
     """
     import time
 
@@ -401,8 +401,10 @@ def scan_logs(
         info(f"{stats.files} files, {stats.records} records, {len(stats.bad)} unreadable")
     for b in stats.bad[:20]:
         info(f"skipped {b}")
-    if rows:
+    if rows:  # a used honeytoken is an incident: it outranks unreadable inputs
         raise typer.Exit(1)
+    if stats.unreadable_files:
+        raise typer.Exit(2)
 
 
 @app.command("test")

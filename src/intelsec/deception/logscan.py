@@ -37,6 +37,7 @@ class ScanStats:
     files: int = 0
     records: int = 0
     bad: list[str] = field(default_factory=list)
+    unreadable_files: int = 0
     hits: list[Hit] = field(default_factory=list)
 
 
@@ -85,6 +86,7 @@ def scan(paths: list[Path], aws_keys: dict[str, str], values: dict[str, str]) ->
             text = _open_text(path)
         except (OSError, gzip.BadGzipFile, EOFError) as exc:
             stats.bad.append(f"{path}: cannot read: {type(exc).__name__}")
+            stats.unreadable_files += 1
             continue
         stats.files += 1
         records = _records(text, stats, str(path))
