@@ -179,6 +179,8 @@ def test_api_detokenize_auth_limits_and_audit(live: tuple[str, Workspace]) -> No
         assert r.status_code == 422
         r = c.post("/api/v1/privacy/detokenize", json=body | {"tokens": [tok] * 6}, headers=good)
         assert r.status_code == 413
+        r = c.post("/api/v1/privacy/detokenize", json=body | {"tokens": ["7" * 100_000]}, headers=good)
+        assert r.status_code == 422 and "tokens.0" in r.json()["detail"]  # one huge token must not pin a worker
         r = c.post("/api/v1/privacy/detokenize", json=body | {"tokens": [tok, "x"]}, headers=good)
         assert r.status_code == 200 and r.json()["values"] == ["alice.smith@example.com", None]
         assert c.post("/api/v1/privacy/detokenize", json=body, headers=good).status_code == 200
@@ -193,7 +195,7 @@ def test_api_detokenize_auth_limits_and_audit(live: tuple[str, Workspace]) -> No
     db = Database(ws.database_url())
     audit = rows(db)
     db.dispose()
-    assert len(audit) == 9 and sum(a.granted for a in audit) == 3
+    assert len(audit) == 10 and sum(a.granted for a in audit) == 3
     assert [a.caller for a in audit[:3]] == ["anonymous", "anonymous", "reader"]
     assert all(a.channel == "api" for a in audit)
     assert not any("detok-secret" in (a.decision or "") or "alice" in (a.reason or "") for a in audit)

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import func, select
 
 from intelsec.clock import Clock, SystemClock
@@ -29,13 +30,16 @@ from intelsec.privacy.tokenizers import make_tokenizer
 from intelsec.store.db import Database
 
 MIN_REASON = 8
+# Longer than any address or id we tokenize (an email is at most 254); FF1's cost grows with length,
+# so one huge token must not tie up a worker.
+MAX_TOKEN_CHARS = 320
 
 
 class DetokenizeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     field: str = Field(min_length=1, max_length=255)
-    tokens: list[str] = Field(min_length=1)
+    tokens: list[Annotated[str, StringConstraints(max_length=MAX_TOKEN_CHARS)]] = Field(min_length=1)
     reason: str = Field(max_length=2000)
     ticket: str | None = Field(default=None, max_length=128)
     key_version: int | None = Field(default=None, ge=1)
