@@ -133,3 +133,28 @@ def test_metrics_expose_runs_and_alert_rules(live: tuple[str, object]) -> None:
     assert 'intelsec_run_summary_total{field="fields_tokenized",kind="privacy.tokenize"} 1200.0' in text
     assert 'intelsec_alert_events_total{rule="egress.drift.policy_count",source="egress"} 3.0' in text
     assert 'rule="probe"' not in text
+
+
+def test_alerts_api_requires_tokens_once_configured(workspace_dir: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = workspace_dir / "intelsec.yaml"
+    cfg.write_text(cfg.read_text() + "api_tokens:\n  - {name: viewer, token_env: T_VIEW, scopes: [read]}\n"
+                   "  - {name: oncall, token_env: T_ONCALL, scopes: [read, ack]}\n")
+    monkeypatch.setenv("T_VIEW", "view-secret")
+    monkeypatch.setenv("T_ONCALL", "oncall-secret")
+    url = f"sqlite:///{tmp_path / 'auth.db'}"
+    upgrade(url)
+    db = Database(url)
+    app = create_app(Workspace.load(workspace_dir), db, run_dispatcher=False)
+    alert = app.state.ctx.alerts.raise_alert(AlertIn(rule="r", source="egress", summary="s")).alert
+    try:
+        with serve(app) as base, httpx.Client(base_url=base, timeout=10) as c:
+            assert c.get("/api/v1/alerts").status_code == 401
+            assert c.get("/api/v1/alerts", headers={"Authorization": "Bearer nope"}).status_code == 401
+            viewer = {"Authorization": "Bearer view-secret"}
+            assert c.get("/api/v1/alerts", headers=viewer).json()["alerts"][0]["id"] == alert.id
+            assert c.post(f"/api/v1/alerts/{alert.id}/ack", headers=viewer).status_code == 403
+            r = c.post(f"/api/v1/alerts/{alert.id}/ack", headers={"Authorization": "Bearer oncall-secret"})
+            assert r.status_code == 200 and r.json()["acked_by"] == "oncall"
+    finally:
+        db.dispose()

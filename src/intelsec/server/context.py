@@ -50,6 +50,13 @@ class AppContext:
         return matched
 
 
+    def authorise_if_configured(self, request: Request, scope: str) -> str:
+        """Like `authorise`, but open when no API tokens are configured (a local, loopback-only setup)."""
+        if not self.workspace.config.api_tokens:
+            return "local"
+        return self.authorise(request, scope)
+
+
 def get_context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx

@@ -29,14 +29,16 @@ def readyz(ctx: Ctx) -> JSONResponse:
 
 
 @router.get("/api/v1/alerts")
-def list_alerts(ctx: Ctx, status: str | None = None, source: str | None = None, severity: str | None = None,
-                limit: int = 100) -> dict[str, Any]:
+def list_alerts(request: Request, ctx: Ctx, status: str | None = None, source: str | None = None,
+                severity: str | None = None, limit: int = 100) -> dict[str, Any]:
+    ctx.authorise_if_configured(request, "read")
     alerts = ctx.alerts.list(status=status, source=source, severity=severity, limit=min(max(limit, 1), 1000))
     return {"alerts": [a.model_dump(mode="json") for a in alerts]}
 
 
 @router.get("/api/v1/alerts/{alert_id}")
-def get_alert(alert_id: str, ctx: Ctx) -> dict[str, Any]:
+def get_alert(alert_id: str, request: Request, ctx: Ctx) -> dict[str, Any]:
+    ctx.authorise_if_configured(request, "read")
     try:
         return ctx.alerts.get(alert_id).model_dump(mode="json")
     except NotFoundError as exc:
@@ -44,8 +46,10 @@ def get_alert(alert_id: str, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.post("/api/v1/alerts/{alert_id}/ack")
-def ack_alert(alert_id: str, ctx: Ctx, body: Annotated[dict[str, Any] | None, Body()] = None) -> dict[str, Any]:
-    by = str((body or {}).get("by", "api"))[:128]
+def ack_alert(alert_id: str, request: Request, ctx: Ctx,
+              body: Annotated[dict[str, Any] | None, Body()] = None) -> dict[str, Any]:
+    caller = ctx.authorise_if_configured(request, "ack")
+    by = str((body or {}).get("by", caller))[:128]
     try:
         return ctx.alerts.ack(alert_id, by=by).model_dump(mode="json")
     except NotFoundError as exc:
@@ -55,8 +59,10 @@ def ack_alert(alert_id: str, ctx: Ctx, body: Annotated[dict[str, Any] | None, Bo
 
 
 @router.post("/api/v1/alerts/{alert_id}/resolve")
-def resolve_alert(alert_id: str, ctx: Ctx, body: Annotated[dict[str, Any] | None, Body()] = None) -> dict[str, Any]:
-    by = str((body or {}).get("by", "api"))[:128]
+def resolve_alert(alert_id: str, request: Request, ctx: Ctx,
+                  body: Annotated[dict[str, Any] | None, Body()] = None) -> dict[str, Any]:
+    caller = ctx.authorise_if_configured(request, "ack")
+    by = str((body or {}).get("by", caller))[:128]
     try:
         return ctx.alerts.resolve(alert_id, by=by).model_dump(mode="json")
     except NotFoundError as exc:
