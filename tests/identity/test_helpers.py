@@ -30,7 +30,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def call(mw: SpiffeAsgiMiddleware, chain: list[str]) -> tuple[int, Any]:
+def call(mw: SpiffeAsgiMiddleware, chain: list[str], path: str = "/x") -> tuple[int, Any]:
     import asyncio
 
     sent: list[dict[str, Any]] = []
@@ -41,7 +41,8 @@ def call(mw: SpiffeAsgiMiddleware, chain: list[str]) -> tuple[int, Any]:
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b""}
 
-    scope = {"type": "http", "method": "GET", "path": "/x", "extensions": {"tls": {"client_cert_chain": chain}}}
+    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
+             "extensions": {"tls": {"client_cert_chain": chain}}}
     asyncio.run(mw(scope, receive, send))
     return sent[0]["status"], json.loads(sent[1]["body"])
 
@@ -61,6 +62,9 @@ def test_asgi_middleware(ca: LocalCA, other_ca: LocalCA) -> None:
     deny_all = SpiffeAsgiMiddleware(app, lambda: {"example.com": ca.bundle()},
                                     decide=lambda i: (False, ["nope"], "d"))
     assert call(deny_all, pem) == (403, {"error": "forbidden", "reasons": ["nope"]})
+    for sneaky in ("/v1/../admin", "/v1/%2e%2e/admin", "/./x"):
+        status, body = call(mw, pem, sneaky)
+        assert status == 403 and body["reasons"] == ["request path has '.' or '..' segments"], sneaky
 
 
 def test_spiffe_transport_against_sidecar_cli(tmp_path: Path, workspace_dir: Path) -> None:

@@ -12,6 +12,7 @@ from cryptography import x509
 
 from intelsec.clock import utcnow
 from intelsec.identity.bundle import TrustBundle
+from intelsec.identity.sidecar import dot_segments
 from intelsec.identity.sources import SvidSource
 from intelsec.identity.tlsconfig import PeerCheck, client_context
 from intelsec.identity.verify import verify_x509_svid
@@ -81,6 +82,10 @@ class SpiffeAsgiMiddleware:
             allowed, reasons, _ = self.decide({
                 "peer": {"svid": {"spiffe_id": verdict.spiffe_id, "trust_domain": verdict.trust_domain}},
                 "request": {"method": scope.get("method"), "path": scope.get("path")}})
+        raw = scope.get("raw_path")
+        if allowed and dot_segments(raw.decode("latin-1") if isinstance(raw, bytes) else scope.get("path") or ""):
+            # as in the sidecar: a normalising app would serve another path than the policy matched
+            allowed, reasons = False, [*reasons, "request path has '.' or '..' segments"]
         if not allowed:
             body = json.dumps({"error": "forbidden", "reasons": reasons}).encode()
             headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
