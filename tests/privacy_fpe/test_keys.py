@@ -161,3 +161,15 @@ def test_keys_cli_create_rotate_list_export(workspace_dir: Path, master_key: str
     assert "ciphertext" not in exported and master_key not in exported
     r = invoke(capsys, "privacy", "keys", "rotate", "-w", ws, "nope")
     assert r.code == 1 and "no key 'nope'" in r.err
+
+
+def test_concurrent_rotations_lose_no_version(tmp_path: Path) -> None:
+    """Rotations from separate processes (here: threads with their own file locks) are serialised."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ring = Keyring(tmp_path / "ring.json", LocalProvider(b"\x01" * 32))
+    ring.create("k")
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda _: Keyring(ring.path, LocalProvider(b"\x01" * 32)).rotate("k"), range(12)))
+    versions = [v["version"] for v in json.loads(ring.path.read_text())["keys"]["k"]["versions"]]
+    assert versions == list(range(1, 14))

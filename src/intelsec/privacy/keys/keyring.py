@@ -6,12 +6,14 @@ tokens made before a rotation can still be detokenized or re-tokenized.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import hmac
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,18 @@ class Keyring:
             raise InputError(f"{self.path}: not a keyring file (unexpected structure)")
         return data
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Serialise read-modify-write of the keyring file across processes (two rotations at once
+        would otherwise lose a version)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path.with_suffix(".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
     def _save(self, data: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
@@ -79,22 +93,24 @@ class Keyring:
             raise InputError(f"key id {key_id!r}: use 1-64 lower-case letters, digits, '.', '_' or '-'")
         if alg not in ALGS:
             raise InputError(f"unknown algorithm {alg!r}; choose ff1 (default) or ff3-1 (deprecated)")
-        data = self._load()
-        if key_id in data["keys"]:
-            raise InputError(f"key {key_id!r} already exists in {self.path}; use `keys rotate`")
-        data["keys"][key_id] = {"versions": [self._new_version(key_id, 1, alg)]}
-        self._save(data)
+        with self._locked():
+            data = self._load()
+            if key_id in data["keys"]:
+                raise InputError(f"key {key_id!r} already exists in {self.path}; use `keys rotate`")
+            data["keys"][key_id] = {"versions": [self._new_version(key_id, 1, alg)]}
+            self._save(data)
         return self._public(key_id, data["keys"][key_id]["versions"][0])
 
     def rotate(self, key_id: str) -> dict[str, Any]:
-        data = self._load()
-        entry = self._entry(data, key_id)
-        last = entry["versions"][-1]
-        for v in entry["versions"]:
-            v["state"] = "decrypt-only"
-        new = self._new_version(key_id, last["version"] + 1, last["alg"])
-        entry["versions"].append(new)
-        self._save(data)
+        with self._locked():
+            data = self._load()
+            entry = self._entry(data, key_id)
+            last = entry["versions"][-1]
+            for v in entry["versions"]:
+                v["state"] = "decrypt-only"
+            new = self._new_version(key_id, last["version"] + 1, last["alg"])
+            entry["versions"].append(new)
+            self._save(data)
         return self._public(key_id, new)
 
     def _entry(self, data: dict[str, Any], key_id: str) -> dict[str, Any]:
